@@ -1,0 +1,75 @@
+"""Pydantic shapes of accounts and groups on the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from puerta.accounts.domain import Member, Role
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=254, examples=["+52 55 1234 5678"])
+    password: str = Field(min_length=1, max_length=256)
+    language: str = Field(default="es", min_length=2, max_length=16)
+
+
+class AccountRead(BaseModel):
+    id: int
+    username: str
+    role: Role
+    language: str
+    port: str | None
+    created_at: dt.datetime
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: dt.datetime
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    given_names: str = Field(min_length=1, max_length=100)
+    family_names: str = Field(min_length=1, max_length=100)
+    birth_date: dt.date
+    nationality: str = Field(min_length=3, max_length=3, examples=["HTI"])
+    languages: list[str] = Field(default_factory=list, max_length=10)
+    id_document: str | None = Field(default=None, max_length=64)
+
+    def to_domain(self) -> Member:
+        return Member(
+            given_names=self.given_names,
+            family_names=self.family_names,
+            birth_date=self.birth_date,
+            nationality=self.nationality,
+            languages=tuple(lang[:16] for lang in self.languages),
+            id_document=self.id_document,
+        )
+
+
+class MemberRead(BaseModel):
+    given_names: str
+    family_names: str
+    birth_date: dt.date
+    nationality: str
+    languages: list[str]
+    id_document: str | None
+
+
+class GroupWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[MemberIn] = Field(min_length=1, max_length=12)
+
+
+class GroupRead(BaseModel):
+    registered_at: dt.datetime
+    updated_at: dt.datetime
+    size: int
+    members: list[MemberRead]

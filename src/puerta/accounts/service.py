@@ -1,0 +1,254 @@
+"""Use cases for accounts, login and family groups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from puerta.accounts import domain
+from puerta.accounts.domain import Member, Role
+from puerta.accounts.tables import Account, AuthToken, Group, GroupMember
+from puerta.appointments.domain import check_port_slug
+from puerta.clock import Clock
+from puerta.db import UnitOfWork
+from puerta.errors import NotFound
+
+# Verified when a username is unknown, so a wrong username costs as much as a wrong password.
+_DUMMY_HASH = PasswordHasher().hash("not-a-real-password")
+
+
+class GroupNotFound(NotFound):
+    code = "group_missing"
+    status = 409
+    message = "Register your family group first."
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    username: str
+    role: Role
+    language: str
+    port: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    registered_at: dt.datetime
+    updated_at: dt.datetime
+    members: list[Member]
+
+
+def _view(account: Account) -> AccountView:
+    return AccountView(
+        id=account.id,
+        username=account.username,
+        role=Role(account.role),
+        language=account.language,
+        port=account.port,
+        created_at=account.created_at,
+    )
+
+
+def create_account(
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    hasher: PasswordHasher,
+    username: str,
+    password: str,
+    language: str,
+    languages: frozenset[str],
+    role: Role = Role.REGISTRANT,
+    port: str | None = None,
+) -> AccountView:
+    """Register an account; staff roles come only from the CLI."""
+    name = domain.normalize_username(username)
+    domain.check_password(password)
+    domain.check_language(language, languages)
+    if role is Role.OFFICER:
+        if port is None:
+            raise domain.OfficerNeedsPort()
+        check_port_slug(port)
+    elif port is not None:
+        port = None
+    with uow:
+        if uow.session.scalar(select(Account.id).where(Account.username == name)) is not None:
+            raise domain.UsernameTaken()
+        account = Account(
+            username=name,
+            password_hash=hasher.hash(password),
+            language=language,
+            role=role.value,
+            port=port,
+            created_at=clock.now(),
+        )
+        uow.session.add(account)
+        uow.session.flush()
+        view = _view(account)
+        uow.commit()
+    return view
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def log_in(
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    hasher: PasswordHasher,
+    username: str,
+    password: str,
+    ttl: dt.timedelta,
+) -> tuple[str, dt.datetime]:
+    """Check the password and issue a bearer token; returns (token, expiry)."""
+    try:
+        name = domain.normalize_username(username)
+    except domain.InvalidUsername:
+        name = ""
+    with uow:
+        account = uow.session.scalar(select(Account).where(Account.username == name))
+        try:
+            hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            raise domain.BadCredentials() from None
+        if account is None:
+            raise domain.BadCredentials()
+        token = secrets.token_urlsafe(32)
+        now = clock.now()
+        uow.session.execute(
+            delete(AuthToken).where(AuthToken.account_id == account.id, AuthToken.expires_at <= now)
+        )
+        uow.session.add(
+            AuthToken(
+                token_hash=_token_hash(token),
+                account_id=account.id,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+        uow.commit()
+    return token, now + ttl
+
+
+def account_for_token(*, uow: UnitOfWork, clock: Clock, token: str) -> AccountView:
+    """The account a live bearer token belongs to."""
+    with uow:
+        row = uow.session.execute(
+            select(Account, AuthToken.expires_at)
+            .join(AuthToken, AuthToken.account_id == Account.id)
+            .where(AuthToken.token_hash == _token_hash(token))
+        ).first()
+        if row is None or row[1] <= clock.now():
+            raise domain.InvalidToken()
+        return _view(row[0])
+
+
+def log_out(*, uow: UnitOfWork, token: str) -> None:
+    """Revoke one bearer token."""
+    with uow:
+        uow.session.execute(delete(AuthToken).where(AuthToken.token_hash == _token_hash(token)))
+        uow.commit()
+
+
+def get_account(*, uow: UnitOfWork, username: str) -> AccountView:
+    with uow:
+        account = uow.session.scalar(
+            select(Account).where(Account.username == domain.normalize_username(username))
+        )
+        if account is None:
+            raise NotFound()
+        return _view(account)
+
+
+def set_role(*, uow: UnitOfWork, username: str, role: Role, port: str | None) -> AccountView:
+    """Change a staff member's role (CLI only)."""
+    if role is Role.OFFICER:
+        if port is None:
+            raise domain.OfficerNeedsPort()
+        check_port_slug(port)
+    with uow:
+        account = uow.session.scalar(
+            select(Account).where(Account.username == domain.normalize_username(username))
+        )
+        if account is None:
+            raise NotFound()
+        account.role = role.value
+        account.port = port if role is Role.OFFICER else None
+        view = _view(account)
+        uow.commit()
+    return view
+
+
+def _members(group: Group) -> list[Member]:
+    return [
+        Member(
+            given_names=m.given_names,
+            family_names=m.family_names,
+            birth_date=m.birth_date,
+            nationality=m.nationality,
+            languages=tuple(x for x in m.languages.split(",") if x),
+            id_document=m.id_document,
+        )
+        for m in group.members
+    ]
+
+
+def _group_view(group: Group) -> GroupView:
+    return GroupView(
+        id=group.id,
+        registered_at=group.registered_at,
+        updated_at=group.updated_at,
+        members=_members(group),
+    )
+
+
+def set_group(
+    *, uow: UnitOfWork, clock: Clock, account_id: int, members: list[Member]
+) -> GroupView:
+    """Create or replace the account's family group; registration seniority is kept."""
+    now = clock.now()
+    cleaned = domain.clean_group(members, today=now.date())
+    with uow:
+        group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
+        if group is None:
+            group = Group(account_id=account_id, registered_at=now, updated_at=now)
+            uow.session.add(group)
+        group.updated_at = now
+        group.members.clear()
+        uow.session.flush()
+        for position, member in enumerate(cleaned):
+            group.members.append(
+                GroupMember(
+                    position=position,
+                    given_names=member.given_names,
+                    family_names=member.family_names,
+                    birth_date=member.birth_date,
+                    nationality=member.nationality,
+                    languages=",".join(member.languages),
+                    id_document=member.id_document,
+                )
+            )
+        uow.session.flush()
+        view = _group_view(group)
+        uow.commit()
+    return view
+
+
+def get_group(*, uow: UnitOfWork, account_id: int) -> GroupView:
+    """The account's family group, or ``group_missing``."""
+    with uow:
+        group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
+        if group is None:
+            raise GroupNotFound()
+        return _group_view(group)

@@ -1,0 +1,265 @@
+"""Use cases for ports, capacity plans and appointment requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from puerta.accounts.service import GroupNotFound
+from puerta.accounts.tables import Group, GroupMember
+from puerta.appointments import domain
+from puerta.appointments.domain import PORTS, RequestStatus, WindowSchedule
+from puerta.appointments.tables import AppointmentRequest, CapacityPlan
+from puerta.clock import Clock
+from puerta.db import UnitOfWork
+from puerta.errors import Conflict, Invalid
+from puerta.geo import service as geo
+
+
+class DateInPast(Invalid):
+    code = "date_in_past"
+    message = "Capacity can only be planned for today or a later date."
+
+
+class WithdrawAfterClose(Conflict):
+    code = "window_closed"
+    message = "The window of this request has closed, so it can no longer be withdrawn."
+
+
+@dataclass(frozen=True)
+class PortView:
+    slug: str
+    name: str
+    mexican_city: str
+    state: str
+    lat: float
+    lon: float
+    timezone: str
+    default_seats: int
+    seats: int
+    service_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class CapacityView:
+    port: str
+    service_date: dt.date
+    seats: int
+    set_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    window: dt.date
+    ports: list[str]
+    status: RequestStatus
+    geofence_state: str | None
+    geofence_policy: str | None
+    created_at: dt.datetime
+    window_closes_at: dt.datetime
+    replayed: bool = False
+
+
+def list_ports(
+    *, uow: UnitOfWork, default_seats: Mapping[str, int], service_date: dt.date | None
+) -> list[PortView]:
+    """The 8 ports with their default seats and, for a date, the seats planned that day."""
+    planned: dict[str, int] = {}
+    if service_date is not None:
+        with uow:
+            rows = uow.session.execute(
+                select(CapacityPlan.port, CapacityPlan.seats).where(
+                    CapacityPlan.service_date == service_date
+                )
+            )
+            planned = {port: seats for port, seats in rows}
+    return [
+        PortView(
+            slug=p.slug,
+            name=p.name,
+            mexican_city=p.mexican_city,
+            state=p.state,
+            lat=p.lat,
+            lon=p.lon,
+            timezone=p.timezone,
+            default_seats=default_seats.get(p.slug, 0),
+            seats=planned.get(p.slug, default_seats.get(p.slug, 0)),
+            service_date=service_date,
+        )
+        for p in PORTS
+    ]
+
+
+def set_capacity(
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    slug: str,
+    service_date: dt.date,
+    seats: int,
+    actor_id: int | None,
+) -> CapacityView:
+    """Plan the seats of one port on one service date (admins)."""
+    port = domain.check_port_slug(slug)
+    domain.check_seats(seats)
+    now = clock.now()
+    if service_date < now.astimezone(domain.WindowSchedule(port.timezone).tz).date():
+        raise DateInPast()
+    with uow:
+        plan = uow.session.scalar(
+            select(CapacityPlan).where(
+                CapacityPlan.port == slug, CapacityPlan.service_date == service_date
+            )
+        )
+        if plan is None:
+            plan = CapacityPlan(port=slug, service_date=service_date)
+            uow.session.add(plan)
+        plan.seats, plan.set_by, plan.set_at = seats, actor_id, now
+        uow.commit()
+    return CapacityView(port=slug, service_date=service_date, seats=seats, set_at=now)
+
+
+def _request_view(
+    row: AppointmentRequest, schedule: WindowSchedule, *, replayed: bool = False
+) -> RequestView:
+    return RequestView(
+        id=row.id,
+        window=row.window,
+        ports=row.ports,
+        status=RequestStatus(row.status),
+        geofence_state=row.geofence_state,
+        geofence_policy=row.geofence_policy,
+        created_at=row.created_at,
+        window_closes_at=schedule.closes_at(row.window),
+        replayed=replayed,
+    )
+
+
+def _replay(
+    uow: UnitOfWork, account_id: int, key: str, ports: tuple[str, ...]
+) -> AppointmentRequest | None:
+    row = uow.session.scalar(
+        select(AppointmentRequest).where(
+            AppointmentRequest.account_id == account_id,
+            AppointmentRequest.idempotency_key == key,
+        )
+    )
+    if row is not None and tuple(row.ports) != ports:
+        raise domain.IdempotencyKeyReused()
+    return row
+
+
+def _live_request(uow: UnitOfWork, group_id: int, window: dt.date) -> AppointmentRequest | None:
+    return uow.session.scalar(
+        select(AppointmentRequest).where(
+            AppointmentRequest.group_id == group_id,
+            AppointmentRequest.window == window,
+            AppointmentRequest.status != RequestStatus.WITHDRAWN.value,
+        )
+    )
+
+
+def make_request(
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    schedule: WindowSchedule,
+    account_id: int,
+    ports: list[str],
+    lat: float,
+    lon: float,
+    idempotency_key: str,
+) -> RequestView:
+    """Enter the group in the open window; a retry with the same key returns the first result."""
+    key = domain.check_idempotency_key(idempotency_key)
+    choices = domain.check_port_choices(ports)
+    now = clock.now()
+    with uow:
+        first = _replay(uow, account_id, key, choices)
+        if first is not None:
+            return _request_view(first, schedule, replayed=True)
+        group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
+        if group is None:
+            raise GroupNotFound()
+        window = schedule.open_window(now)
+        if window is None:
+            raise domain.WindowClosed(opens_at=schedule.next_opening(now).isoformat())
+        if _live_request(uow, group.id, window) is not None:
+            raise domain.AlreadyRequested()
+        nationalities = uow.session.scalars(
+            select(GroupMember.nationality).where(GroupMember.group_id == group.id)
+        ).all()
+        verdict = geo.check_location(
+            lat=lat, lon=lon, on=now.astimezone(schedule.tz).date(), nationalities=nationalities
+        )
+        if not verdict.eligible:
+            raise domain.OutsideGeofence(reason=verdict.reason)
+        row = AppointmentRequest(
+            group_id=group.id,
+            account_id=account_id,
+            window=window,
+            port_1=choices[0],
+            port_2=choices[1] if len(choices) > 1 else None,
+            port_3=choices[2] if len(choices) > 2 else None,
+            status=RequestStatus.PENDING.value,
+            geofence_eligible=verdict.eligible,
+            geofence_state=verdict.state,
+            geofence_policy=verdict.policy,
+            idempotency_key=key,
+            created_at=now,
+        )
+        uow.session.add(row)
+        try:
+            uow.session.flush()
+        except IntegrityError:
+            # Another request for this group or key won the race; answer as it would have.
+            uow.rollback()
+            first = _replay(uow, account_id, key, choices)
+            if first is not None:
+                return _request_view(first, schedule, replayed=True)
+            raise domain.AlreadyRequested() from None
+        view = _request_view(row, schedule)
+        uow.commit()
+    return view
+
+
+def _current(uow: UnitOfWork, account_id: int) -> AppointmentRequest:
+    row = uow.session.scalar(
+        select(AppointmentRequest)
+        .where(
+            AppointmentRequest.account_id == account_id,
+            AppointmentRequest.status == RequestStatus.PENDING.value,
+        )
+        .order_by(AppointmentRequest.window.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise domain.NoCurrentRequest()
+    return row
+
+
+def current_request(*, uow: UnitOfWork, schedule: WindowSchedule, account_id: int) -> RequestView:
+    """The group's latest pending request."""
+    with uow:
+        return _request_view(_current(uow, account_id), schedule)
+
+
+def withdraw_request(
+    *, uow: UnitOfWork, clock: Clock, schedule: WindowSchedule, account_id: int
+) -> RequestView:
+    """Withdraw the pending request while its window is still open."""
+    now = clock.now()
+    with uow:
+        row = _current(uow, account_id)
+        if not schedule.is_open(row.window, now):
+            raise WithdrawAfterClose()
+        row.status = RequestStatus.WITHDRAWN.value
+        row.withdrawn_at = now
+        view = _request_view(row, schedule)
+        uow.commit()
+    return view

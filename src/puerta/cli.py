@@ -1,0 +1,179 @@
+"""The ``puerta`` command: thin wrappers that parse, call one use case and print."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import typer
+
+from puerta.errors import DomainError
+
+app = typer.Typer(help="puerta: appointments at U.S. ports of entry.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
+ports_app = typer.Typer(help="Ports of entry and capacity plans.", no_args_is_help=True)
+geofence_app = typer.Typer(help="The geofence.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(ports_app, name="ports")
+app.add_typer(geofence_app, name="geofence")
+
+
+def _fail(error: DomainError) -> typer.Exit:
+    typer.echo(f"error: {error.code}: {error}", err=True)
+    return typer.Exit(2)
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, default=str, ensure_ascii=False))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    from puerta.logs import configure_logging
+
+    configure_logging()
+    uvicorn.run(
+        "puerta.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database (PUERTA_DATABASE_URL) to the latest schema."""
+    from puerta.config import get_settings
+    from puerta.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at revision {revision}")
+
+
+@app.command()
+def demo() -> None:
+    """Load demo accounts, a family group and requests; safe to run twice."""
+    from puerta.demo import load_demo
+
+    try:
+        for line in load_demo():
+            typer.echo(line)
+    except DomainError as error:
+        raise _fail(error) from None
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="E-mail or phone number.")],
+    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    role: Annotated[str, typer.Option(help="registrant, caseworker, officer or admin.")],
+    port: Annotated[str | None, typer.Option(help="An officer's port (slug).")] = None,
+    language: Annotated[str, typer.Option(help="Language of the account.")] = "es",
+) -> None:
+    """Create a staff account with a role."""
+    from puerta.accounts.domain import Role
+    from puerta.accounts.service import create_account
+    from puerta.runtime import cli_runtime
+    from puerta.web.i18n import available_languages
+
+    if role not in {r.value for r in Role}:
+        typer.echo(f"error: unknown role {role!r}; use one of {[r.value for r in Role]}", err=True)
+        raise typer.Exit(2)
+    rt = cli_runtime()
+    try:
+        view = create_account(
+            uow=rt.uow(),
+            clock=rt.clock,
+            hasher=rt.hasher,
+            username=username,
+            password=password,
+            language=language,
+            languages=available_languages(),
+            role=Role(role),
+            port=port,
+        )
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(dataclasses.asdict(view))
+
+
+@ports_app.command("list")
+def ports_list(
+    date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+) -> None:
+    """List the ports with default seats and, for a date, the planned seats."""
+    from puerta.appointments.service import list_ports
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    views = list_ports(
+        uow=rt.uow(),
+        default_seats=rt.settings.port_seats,
+        service_date=date.date() if date else None,
+    )
+    for view in views:
+        _echo_json(dataclasses.asdict(view))
+
+
+@ports_app.command("capacity")
+def ports_capacity(
+    slug: Annotated[str, typer.Argument(help="Port slug, e.g. san-ysidro.")],
+    date: Annotated[dt.datetime, typer.Argument(formats=["%Y-%m-%d"], help="Service date.")],
+    seats: Annotated[int, typer.Argument(help="Seats (persons) that day.")],
+) -> None:
+    """Plan the seats of one port on one service date."""
+    from puerta.appointments.service import set_capacity
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    try:
+        view = set_capacity(
+            uow=rt.uow(),
+            clock=rt.clock,
+            slug=slug,
+            service_date=date.date(),
+            seats=seats,
+            actor_id=None,
+        )
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(dataclasses.asdict(view))
+
+
+@geofence_app.command("check")
+def geofence_check(
+    lat: Annotated[str, typer.Option(help="Latitude, -90 to 90.")],
+    lon: Annotated[str, typer.Option(help="Longitude, -180 to 180.")],
+    date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    nationality: Annotated[str | None, typer.Option(help="ISO 3166 alpha-3, e.g. MEX.")] = None,
+) -> None:
+    """Print whether a place is inside the geofence on a date, as one JSON object."""
+    from puerta.geo.domain import InvalidCoordinates
+    from puerta.geo.service import check_location
+
+    try:
+        latitude, longitude = float(lat), float(lon)
+    except ValueError:
+        raise _fail(InvalidCoordinates()) from None
+    on = date.date() if date else dt.datetime.now(dt.UTC).date()
+    try:
+        verdict = check_location(
+            lat=latitude, lon=longitude, on=on, nationalities=[nationality] if nationality else []
+        )
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(verdict.to_dict())

@@ -1,0 +1,77 @@
+"""Settings, read from the environment with the prefix ``PUERTA_``.
+
+Every setting is documented in the README; ``tests/unit/test_docs.py`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path.cwd() / "var"
+
+DEFAULT_PORT_SEATS: dict[str, int] = {
+    "brownsville": 380,
+    "hidalgo": 125,
+    "laredo": 125,
+    "eagle-pass": 110,
+    "el-paso": 150,
+    "nogales": 100,
+    "calexico": 75,
+    "san-ysidro": 385,
+}
+
+
+class Settings(BaseSettings):
+    """All of puerta's configuration; see the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="PUERTA_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{VAR_DIR / 'puerta.db'}")
+    now: dt.datetime | None = None
+    window_timezone: str = "America/Chicago"
+    window_opens: dt.time = dt.time(12, 0)
+    window_closes: dt.time = dt.time(11, 0)
+    port_seats: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PORT_SEATS))
+    token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    default_language: str = "es"
+    log_level: str = "INFO"
+
+    @field_validator("window_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("now")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("PUERTA_NOW needs a UTC offset, e.g. 2024-05-10T12:30:00-05:00")
+        return value
+
+    @model_validator(mode="after")
+    def _no_pinned_clock_in_production(self) -> Settings:
+        if self.env == "production" and self.now is not None:
+            raise ValueError("PUERTA_NOW pins the clock and is refused when PUERTA_ENV=production")
+        if self.window_opens == self.window_closes:
+            raise ValueError("the request window cannot open and close at the same time of day")
+        if any(seats < 0 for seats in self.port_seats.values()):
+            raise ValueError("PUERTA_PORT_SEATS cannot hold a negative number of seats")
+        return self
+
+    @property
+    def default_daily_capacity(self) -> int:
+        return sum(self.port_seats.values())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,128 @@
+"""Demo data for ``make run``: staff accounts, families and their requests. Safe to run twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from puerta.accounts.domain import Member, Role, UsernameTaken
+from puerta.accounts.service import create_account, get_account, set_group
+from puerta.appointments.domain import AlreadyRequested, WindowClosed
+from puerta.appointments.service import make_request
+from puerta.config import get_settings
+from puerta.errors import DomainError
+from puerta.runtime import Runtime, cli_runtime
+from puerta.web.i18n import available_languages
+
+DEMO_PASSWORD = "puerta-demo-2024"
+_NAMESPACE = uuid.UUID("6f0c1d52-8a55-4d1a-9a57-3c1b0f1e2a10")
+
+
+class DemoRefused(DomainError):
+    code = "demo_in_production"
+    status = 409
+    message = "Demo data is never loaded when PUERTA_ENV=production."
+
+
+@dataclass(frozen=True)
+class DemoFamily:
+    username: str
+    language: str
+    ports: tuple[str, ...]
+    lat: float
+    lon: float
+    members: tuple[Member, ...]
+
+
+STAFF: tuple[tuple[str, Role, str | None], ...] = (
+    ("admin@puerta.example", Role.ADMIN, None),
+    ("caseworker@puerta.example", Role.CASEWORKER, None),
+    ("officer.sanysidro@puerta.example", Role.OFFICER, "san-ysidro"),
+    ("officer.elpaso@puerta.example", Role.OFFICER, "el-paso"),
+)
+
+FAMILIES: tuple[DemoFamily, ...] = (
+    DemoFamily(
+        "+5215500000001",
+        "ht",
+        ("san-ysidro", "calexico"),
+        32.52,
+        -117.03,
+        (
+            Member("Marie", "Joseph", dt.date(1990, 3, 14), "HTI", ("ht", "fr")),
+            Member("Jean", "Joseph", dt.date(2016, 7, 2), "HTI", ("ht",)),
+        ),
+    ),
+    DemoFamily(
+        "+5216560000002",
+        "es",
+        ("el-paso",),
+        31.69,
+        -106.42,
+        (Member("Ana", "Pérez López", dt.date(1985, 11, 5), "VEN", ("es",)),),
+    ),
+    DemoFamily(
+        "familia.ramirez@example.org",
+        "es",
+        ("brownsville", "hidalgo", "laredo"),
+        25.87,
+        -97.50,
+        (
+            Member("Luis", "Ramírez", dt.date(1979, 1, 20), "HND", ("es",)),
+            Member("Rosa", "Ramírez", dt.date(1982, 6, 9), "HND", ("es",)),
+            Member("Sofía", "Ramírez", dt.date(2012, 9, 30), "HND", ("es",)),
+        ),
+    ),
+)
+
+
+def _ensure_account(rt: Runtime, username: str, role: Role, port: str | None, lang: str) -> int:
+    try:
+        return create_account(
+            uow=rt.uow(),
+            clock=rt.clock,
+            hasher=rt.hasher,
+            username=username,
+            password=DEMO_PASSWORD,
+            language=lang,
+            languages=available_languages(),
+            role=role,
+            port=port,
+        ).id
+    except UsernameTaken:
+        return get_account(uow=rt.uow(), username=username).id
+
+
+def _request(rt: Runtime, account_id: int, family: DemoFamily) -> str:
+    key = str(uuid.uuid5(_NAMESPACE, f"{family.username}:{rt.clock.now().date()}"))
+    try:
+        view = make_request(
+            uow=rt.uow(),
+            clock=rt.clock,
+            schedule=rt.schedule,
+            account_id=account_id,
+            ports=list(family.ports),
+            lat=family.lat,
+            lon=family.lon,
+            idempotency_key=key,
+        )
+    except (AlreadyRequested, WindowClosed) as error:
+        return f"  no new request: {error.code}"
+    return f"  request in window {view.window} for {', '.join(view.ports)}"
+
+
+def load_demo(rt: Runtime | None = None) -> Iterator[str]:
+    """Create the demo accounts, groups and requests, yielding one line per thing done."""
+    if get_settings().env == "production":
+        raise DemoRefused()
+    rt = rt or cli_runtime()
+    for username, role, port in STAFF:
+        _ensure_account(rt, username, role, port, "es")
+        yield f"{role.value:<10} {username} / {DEMO_PASSWORD}"
+    for family in FAMILIES:
+        account_id = _ensure_account(rt, family.username, Role.REGISTRANT, None, family.language)
+        set_group(uow=rt.uow(), clock=rt.clock, account_id=account_id, members=list(family.members))
+        yield f"registrant {family.username} / {DEMO_PASSWORD} ({len(family.members)} people)"
+        yield _request(rt, account_id, family)

@@ -1,0 +1,1 @@
+"""Geofence: where requests may come from, by place, date and nationality."""

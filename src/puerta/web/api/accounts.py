@@ -1,0 +1,100 @@
+"""Accounts, login and the family group."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from puerta.accounts import service
+from puerta.accounts.schemas import (
+    AccountCreate,
+    AccountRead,
+    GroupRead,
+    GroupWrite,
+    MemberRead,
+    TokenRead,
+)
+from puerta.accounts.service import GroupView
+from puerta.web import i18n
+from puerta.web.deps import CurrentAccount, Registrant, RuntimeDep, _bearer
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post("/accounts", status_code=201, response_model=AccountRead)
+def create_account(body: AccountCreate, runtime: RuntimeDep) -> AccountRead:
+    """Register a person's account (e-mail or phone number and a password)."""
+    view = service.create_account(
+        uow=runtime.uow(),
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        username=body.username,
+        password=body.password,
+        language=body.language,
+        languages=i18n.available_languages(),
+    )
+    return AccountRead(**dataclasses.asdict(view))
+
+
+@router.post("/auth/token", response_model=TokenRead)
+def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], runtime: RuntimeDep) -> TokenRead:
+    """Exchange username and password for a bearer token (OAuth2 password form)."""
+    token, expires_at = service.log_in(
+        uow=runtime.uow(),
+        clock=runtime.clock,
+        hasher=runtime.hasher,
+        username=form.username,
+        password=form.password,
+        ttl=dt.timedelta(hours=runtime.settings.token_ttl_hours),
+    )
+    return TokenRead(access_token=token, expires_at=expires_at)
+
+
+@router.post("/auth/logout", status_code=204)
+def log_out(
+    account: CurrentAccount, runtime: RuntimeDep, token: Annotated[str | None, Depends(_bearer)]
+) -> Response:
+    """Revoke the bearer token used for this call."""
+    if token:
+        service.log_out(uow=runtime.uow(), token=token)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=AccountRead)
+def me(account: CurrentAccount) -> AccountRead:
+    """The logged-in account."""
+    return AccountRead(**dataclasses.asdict(account))
+
+
+def _group_read(view: GroupView) -> GroupRead:
+    return GroupRead(
+        registered_at=view.registered_at,
+        updated_at=view.updated_at,
+        size=len(view.members),
+        members=[
+            MemberRead(**{**dataclasses.asdict(m), "languages": list(m.languages)})
+            for m in view.members
+        ],
+    )
+
+
+@router.put("/me/group", response_model=GroupRead)
+def put_group(body: GroupWrite, account: Registrant, runtime: RuntimeDep) -> GroupRead:
+    """Create or replace the family group (1 to 12 members); no biometrics."""
+    view = service.set_group(
+        uow=runtime.uow(),
+        clock=runtime.clock,
+        account_id=account.id,
+        members=[m.to_domain() for m in body.members],
+    )
+    return _group_read(view)
+
+
+@router.get("/me/group", response_model=GroupRead)
+def get_group(account: Registrant, runtime: RuntimeDep) -> GroupRead:
+    """The family group of the logged-in account."""
+    return _group_read(service.get_group(uow=runtime.uow(), account_id=account.id))

@@ -1,0 +1,39 @@
+"""Ports of entry and their capacity plans."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from fastapi import APIRouter
+
+from puerta.appointments import service
+from puerta.appointments.schemas import CapacityRead, CapacityWrite, PortRead
+from puerta.web.deps import Admin, RuntimeDep
+
+router = APIRouter(tags=["ports"])
+
+
+@router.get("/ports", response_model=list[PortRead])
+def list_ports(runtime: RuntimeDep, date: dt.date | None = None) -> list[PortRead]:
+    """The 8 ports, their default daily seats and, with ``date``, the seats planned that day."""
+    views = service.list_ports(
+        uow=runtime.uow(), default_seats=runtime.settings.port_seats, service_date=date
+    )
+    return [PortRead(**dataclasses.asdict(v)) for v in views]
+
+
+@router.put("/ports/{slug}/capacity/{date}", response_model=CapacityRead)
+def set_capacity(
+    slug: str, date: dt.date, body: CapacityWrite, account: Admin, runtime: RuntimeDep
+) -> CapacityRead:
+    """Plan the seats (persons) of one port on one service date."""
+    view = service.set_capacity(
+        uow=runtime.uow(),
+        clock=runtime.clock,
+        slug=slug,
+        service_date=date,
+        seats=body.seats,
+        actor_id=account.id,
+    )
+    return CapacityRead(**dataclasses.asdict(view))

@@ -1,0 +1,76 @@
+"""FastAPI dependencies: the unit of work, the clock, the caller and their language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from puerta.accounts import service as accounts
+from puerta.accounts.domain import Role, require_role
+from puerta.accounts.service import AccountView
+from puerta.errors import NotAuthenticated
+from puerta.runtime import Runtime
+from puerta.web import i18n
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def current_account(
+    request: Request, runtime: RuntimeDep, token: Annotated[str | None, Depends(_bearer)]
+) -> AccountView:
+    if not token:
+        raise NotAuthenticated()
+    account = accounts.account_for_token(uow=runtime.uow(), clock=runtime.clock, token=token)
+    request.state.language = account.language
+    return account
+
+
+CurrentAccount = Annotated[AccountView, Depends(current_account)]
+
+
+def requires(*roles: Role) -> Callable[[AccountView], AccountView]:
+    """A dependency that lets through only accounts holding one of ``roles``."""
+    allowed = frozenset(roles)
+
+    def check(account: CurrentAccount) -> AccountView:
+        require_role(account.role, allowed)
+        return account
+
+    return check
+
+
+Registrant = Annotated[AccountView, Depends(requires(Role.REGISTRANT))]
+Admin = Annotated[AccountView, Depends(requires(Role.ADMIN))]
+
+
+def request_language(request: Request) -> str:
+    """The caller's language: their account's, else Accept-Language, else the default."""
+    language = getattr(request.state, "language", None)
+    if language:
+        return str(language)
+    runtime = get_runtime(request)
+    token = _token_from(request)
+    if token:
+        try:
+            account = accounts.account_for_token(
+                uow=runtime.uow(), clock=runtime.clock, token=token
+            )
+            return account.language
+        except NotAuthenticated:
+            pass
+    return i18n.negotiate(request.headers.get("accept-language"), runtime.settings.default_language)
+
+
+def _token_from(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

@@ -1,0 +1,99 @@
+"""Translations: gettext catalogs (``locales/<lang>/LC_MESSAGES/messages.po``) read with Babel.
+
+Catalogs are compiled in memory when first used, so there is no build step and the ``.po``
+files stay the single source. Message ids are the English texts of domain errors.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from puerta.errors import DomainError
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+SOURCE_LANGUAGE = "en"
+
+# Human wording for the geofence's machine reasons, shown inside ``outside_geofence``.
+REASON_TEXT: dict[str, str] = {
+    "outside_mexico": "you are outside Mexico",
+    "below_latitude_19": "you are south of the 19th parallel",
+    "no_policy_in_force": "no geofence policy was in force on that date",
+}
+OTHER_REASON = "your location is not in the eligible area"
+
+
+@cache
+def available_languages() -> frozenset[str]:
+    """Languages with a catalog, plus English, the language of the message ids."""
+    found = {p.parent.parent.name for p in LOCALES_DIR.glob("*/LC_MESSAGES/messages.po")}
+    return frozenset(found | {SOURCE_LANGUAGE})
+
+
+@cache
+def _translations(language: str) -> Translations:
+    path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return Translations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=None)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(language: str, message: str) -> str:
+    return _translations(language).gettext(message)
+
+
+def translate_error(error: DomainError, language: str) -> str:
+    """The error's message in ``language``, its placeholders filled (and translated)."""
+    params = {key: _translate_param(key, value, language) for key, value in error.params.items()}
+    text = gettext(language, error.message)
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        # A broken translation must never turn an error into a crash.
+        return error.message.format(**params)
+
+
+def _translate_param(key: str, value: object, language: str) -> object:
+    # Parameters that are message ids themselves (a group problem, a geofence reason)
+    # are translated too; anything else (a slug, a date) has no entry and stays as it is.
+    if not isinstance(value, str):
+        return value
+    if key == "reason":
+        value = REASON_TEXT.get(value, OTHER_REASON)
+    return gettext(language, value)
+
+
+def negotiate(accept_language: str | None, default: str) -> str:
+    """The best available language for an ``Accept-Language`` header."""
+    available = available_languages()
+    for tag in _preferences(accept_language or ""):
+        base = tag.split("-")[0]
+        for candidate in (tag, base):
+            if candidate in available:
+                return candidate
+    return default if default in available else SOURCE_LANGUAGE
+
+
+def _preferences(header: str) -> list[str]:
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, index, tag.lower()))
+    return [tag for _, _, tag in sorted(ranked)]

@@ -1,0 +1,35 @@
+"""Every translatable message id: the catalogs must hold each of them in every language."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import puerta
+from puerta.accounts.domain import GROUP_PROBLEMS
+from puerta.errors import DomainError
+from puerta.web import i18n, problems
+
+
+def _import_all() -> None:
+    for module in pkgutil.walk_packages(puerta.__path__, "puerta."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+
+
+def _subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
+    found: list[type[DomainError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def all_messages() -> list[str]:
+    """The message ids of every domain error, the HTTP layer and the geofence reasons."""
+    _import_all()
+    errors: list[type[DomainError]] = [DomainError, *_subclasses(DomainError)]
+    ids = [cls.message for cls in errors]
+    ids += list(problems.UI_MESSAGES) + list(i18n.REASON_TEXT.values()) + [i18n.OTHER_REASON]
+    ids += list(GROUP_PROBLEMS)
+    return sorted(set(ids))

@@ -1,0 +1,87 @@
+"""Shared fixtures: a database per test (SQLite, and PostgreSQL when configured), a pinned
+clock, a fast password hasher, the app and an HTTP client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+import puerta.accounts.tables
+import puerta.appointments.tables  # noqa: F401  (registers the tables)
+from puerta.clock import FixedClock
+from puerta.config import Settings
+from puerta.db import Base, make_engine
+from puerta.runtime import Runtime, build_runtime
+from puerta.web.app import create_app
+
+PG_URL = os.environ.get("PUERTA_TEST_DATABASE_URL", "")
+# 13:00 Chicago on 2 Sep 2024: the window of 2024-09-02 is open, after the Aug 2024 policy.
+OPEN_INSTANT = dt.datetime(2024, 9, 2, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+_pg_engines: dict[str, Engine] = {}
+
+
+def _postgres_url(worker: str) -> str:
+    """One schema per xdist worker, created once, emptied between tests."""
+    schema = f"puerta_test_{worker}"
+    if worker not in _pg_engines:
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+        Base.metadata.create_all(engine)
+        _pg_engines[worker] = engine
+    engine = _pg_engines[worker]
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'puerta.db'}"
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        return url
+    if not PG_URL:
+        pytest.skip("PostgreSQL: set PUERTA_TEST_DATABASE_URL (CI does) to run this on it")
+    return _postgres_url(worker_id)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(OPEN_INSTANT)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # Tokens outlive a whole window here, so tests can move the clock without logging in again.
+    return Settings(env="test", database_url=database_url, token_ttl_hours=72)
+
+
+@pytest.fixture
+def runtime(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
+    rt = build_runtime(settings, clock=clock, hasher=FAST_HASHER)
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def client(settings: Settings, clock: FixedClock) -> Iterator[TestClient]:
+    app = create_app(settings, clock=clock, hasher=FAST_HASHER)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+    app.state.runtime.engine.dispose()

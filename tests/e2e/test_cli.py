@@ -1,0 +1,126 @@
+"""The ``puerta`` command line, run through Typer's test runner on a real database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from puerta.cli import app
+from puerta.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("PUERTA_DATABASE_URL", database_url)
+    monkeypatch.setenv("PUERTA_NOW", "2024-09-02T13:00:00-05:00")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+class TestGeofenceCheck:
+    def test_prints_one_json_object_and_exits_0_when_eligible(self) -> None:
+        result = runner.invoke(
+            app, ["geofence", "check", "--lat", "31.69", "--lon", "-106.42", "--date", "2024-05-01"]
+        )
+        assert result.exit_code == 0
+        assert json.loads(result.stdout)["state"] == "Chihuahua"
+
+    def test_exits_0_when_not_eligible(self) -> None:
+        result = runner.invoke(
+            app, ["geofence", "check", "--lat", "14.9", "--lon", "-92.26", "--date", "2024-08-22"]
+        )
+        assert result.exit_code == 0
+        assert json.loads(result.stdout)["eligible"] is False
+
+    def test_counts_the_nationality(self) -> None:
+        args = ["geofence", "check", "--lat", "17.07", "--lon", "-96.73", "--date", "2024-09-01"]
+        result = runner.invoke(app, [*args, "--nationality", "mex"])
+        assert json.loads(result.stdout)["reason"] == "eligible_nationality"
+
+    @pytest.mark.parametrize(("lat", "lon"), [("91", "0"), ("20", "-200"), ("north", "0")])
+    def test_bad_coordinates_exit_2_with_a_message(self, lat: str, lon: str) -> None:
+        result = runner.invoke(app, ["geofence", "check", "--lat", lat, "--lon", lon])
+        assert result.exit_code == 2
+        assert "invalid_coordinates" in result.stderr
+
+
+@pytest.mark.usefixtures("cli_env")
+class TestStaffAndCapacity:
+    def test_creates_an_officer_for_a_port(self) -> None:
+        result = runner.invoke(
+            app,
+            ["users", "create", "--username", "of@cbp.example", "--password", "long enough",
+             "--role", "officer", "--port", "laredo"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["port"] == "laredo"
+
+    @pytest.mark.parametrize(
+        "extra",
+        [["--role", "boss"], ["--role", "officer"], ["--role", "officer", "--port", "atlantis"]],
+    )
+    def test_refuses_unknown_roles_and_officers_without_a_port(self, extra: list[str]) -> None:
+        base = ["users", "create", "--username", "x@cbp.example", "--password", "long enough"]
+        result = runner.invoke(app, base + extra)
+        assert result.exit_code == 2
+
+    def test_plans_capacity_and_lists_it(self) -> None:
+        result = runner.invoke(app, ["ports", "capacity", "nogales", "2024-09-16", "70"])
+        assert result.exit_code == 0, result.output
+        listed = runner.invoke(app, ["ports", "list", "--date", "2024-09-16"])
+        seats = {
+            json.loads(line)["slug"]: json.loads(line)["seats"]
+            for line in listed.stdout.splitlines()
+        }
+        assert seats["nogales"] == 70
+
+    def test_refuses_capacity_in_the_past(self) -> None:
+        result = runner.invoke(app, ["ports", "capacity", "nogales", "2024-08-01", "70"])
+        assert result.exit_code == 2 and "date_in_past" in result.stderr
+
+
+@pytest.mark.usefixtures("cli_env")
+class TestDemo:
+    def test_loads_accounts_and_requests_and_is_safe_to_run_twice(self) -> None:
+        first = runner.invoke(app, ["demo"])
+        assert first.exit_code == 0, first.output
+        assert first.stdout.count("request in window 2024-09-02") == 3
+        second = runner.invoke(app, ["demo"])
+        assert second.exit_code == 0, second.output
+        assert second.stdout.count("request in window 2024-09-02") == 3  # replayed, not doubled
+
+    def test_is_refused_in_production(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("PUERTA_NOW")
+        monkeypatch.setenv("PUERTA_ENV", "production")
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["demo"])
+        assert result.exit_code == 2 and "demo_in_production" in result.stderr
+
+
+class TestDbUpgrade:
+    def test_migrates_a_fresh_sqlite_file(
+        self, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from pathlib import Path
+
+        from sqlalchemy import inspect
+
+        from puerta.db import make_engine
+
+        url = f"sqlite:///{Path(str(tmp_path)) / 'fresh' / 'puerta.db'}"
+        monkeypatch.setenv("PUERTA_DATABASE_URL", url)
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["db", "upgrade"])
+        get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        engine = make_engine(url)
+        assert {"accounts", "groups", "appointment_requests"} <= set(
+            inspect(engine).get_table_names()
+        )
+        engine.dispose()
