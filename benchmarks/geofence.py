@@ -77,22 +77,28 @@ def batch_rows() -> list[tuple[str, float, float, float]]:
     country = baseline_country()
     check_batch(lats[:1000], lons[:1000], on=DAY)  # load data and caches outside the timing
     scenarios: list[tuple[str, Callable[[], object]]] = [
-        ("baseline: shapely.contains_xy(prepared union)",
-         lambda: shapely.contains_xy(country, lons, lats)),
-        ("check_batch, 2024-08-23 policy, non-Mexican group",
-         lambda: check_batch(lats, lons, on=DAY, nationalities=["HND"])),
-        ("check_batch, 2024-08-23 policy, Mexican group",
-         lambda: check_batch(lats, lons, on=DAY, nationalities=["MEX"])),
-        ("check_batch, 2023-01-12 policy",
-         lambda: check_batch(lats, lons, on=date(2023, 6, 1))),
+        (
+            "baseline: shapely.contains_xy(prepared union)",
+            lambda: shapely.contains_xy(country, lons, lats),
+        ),
+        (
+            "check_batch, 2024-08-23 policy, non-Mexican group",
+            lambda: check_batch(lats, lons, on=DAY, nationalities=["HND"]),
+        ),
+        (
+            "check_batch, 2024-08-23 policy, Mexican group",
+            lambda: check_batch(lats, lons, on=DAY, nationalities=["MEX"]),
+        ),
+        ("check_batch, 2023-01-12 policy", lambda: check_batch(lats, lons, on=date(2023, 6, 1))),
     ]
     # Rounds interleave the scenarios so that a noisy moment hurts them all alike.
     times: dict[str, list[float]] = {label: [] for label, _ in scenarios}
     for _ in range(REPEATS):
         for label, fn in scenarios:
             times[label].append(timed(fn))
-    return [(label, min(t), statistics.median(t), BATCH_POINTS / min(t))
-            for label, t in times.items()]
+    return [
+        (label, min(t), statistics.median(t), BATCH_POINTS / min(t)) for label, t in times.items()
+    ]
 
 
 def machine() -> str:
@@ -100,33 +106,46 @@ def machine() -> str:
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo
-                         if line.startswith("model name"))
+            model = next(
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     geos = ".".join(map(str, shapely.geos_version))
-    return (f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"shapely {shapely.__version__} (GEOS {geos}), numpy {np.__version__}")
+    return (
+        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"shapely {shapely.__version__} (GEOS {geos}), numpy {np.__version__}"
+    )
 
 
 def render(single: float, rows: list[tuple[str, float, float, float]]) -> str:
     """The "## Geofence" section of BENCHMARKS.md."""
     baseline = rows[0][1]
     lines = [
-        "## Geofence", "",
-        f"Measured {date.today().isoformat()} on {machine()}.", "",
-        f"Command: `{COMMAND}`", "",
+        "## Geofence",
+        "",
+        f"Measured {date.today().isoformat()} on {machine()}.",
+        "",
+        f"Command: `{COMMAND}`",
+        "",
         f"Points: {BATCH_POINTS:,} uniform in lat {LAT_RANGE[0]}..{LAT_RANGE[1]}, "
-        f"lon {LON_RANGE[0]}..{LON_RANGE[1]} (numpy seed {SEED}); best of {REPEATS} interleaved rounds. "
-        "Ratio = baseline time / scenario time (above 1 means faster than bare shapely).", "",
+        f"lon {LON_RANGE[0]}..{LON_RANGE[1]} (numpy seed {SEED}); "
+        f"best of {REPEATS} interleaved rounds. "
+        "Ratio = baseline time / scenario time (above 1 means faster than bare shapely).",
+        "",
         "| what | best (s) | median (s) | points/s | ratio to baseline |",
         "|---|---:|---:|---:|---:|",
     ]
     for label, best, median, rate in rows:
-        lines.append(f"| {label} | {best:.3f} | {median:.3f} | {rate:,.0f} "
-                     f"| {baseline / best:.2f} |")
-    lines += ["", f"Single point: `check_location` {single:,.0f} points/s "
-              f"({SINGLE_POINTS:,} calls, one point each, on one core).", ""]
+        lines.append(
+            f"| {label} | {best:.3f} | {median:.3f} | {rate:,.0f} | {baseline / best:.2f} |"
+        )
+    lines += [
+        "",
+        f"Single point: `check_location` {single:,.0f} points/s "
+        f"({SINGLE_POINTS:,} calls, one point each, on one core).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -138,7 +157,7 @@ def write_section(section: str, path: Path = REPORT) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end < 0 else "\n" + text[end + 1:])
+        text = text[:start] + section + ("" if end < 0 else "\n" + text[end + 1 :])
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 

@@ -164,7 +164,7 @@ def build_features(topology: dict[str, Any]) -> list[dict[str, Any]]:
     """Build the 32 state features, sorted by ISO code."""
     arcs = decode_arcs(topology)
     (collection,) = topology["objects"].values()
-    features = []
+    features: list[dict[str, Any]] = []
     for geometry in collection["geometries"]:
         if str(geometry.get("id")) in SKIPPED_IDS:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from puerta.web.i18n import LOCALES_DIR
+from puerta.i18n import LOCALES_DIR
 from puerta.web.messages import all_messages
 
 

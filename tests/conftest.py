@@ -13,8 +13,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-import puerta.accounts.tables
-import puerta.appointments.tables  # noqa: F401  (registers the tables)
+import puerta.models  # noqa: F401  (registers every table)
 from puerta.clock import FixedClock
 from puerta.config import Settings
 from puerta.db import Base, make_engine

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from puerta.accounts.domain import Member, Role
 from puerta.accounts.service import create_account, log_in, set_group
+from puerta.i18n import available_languages
 from puerta.runtime import Runtime
-from puerta.web.i18n import available_languages
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)

@@ -87,8 +87,8 @@ def users_create(
     """Create a staff account with a role."""
     from puerta.accounts.domain import Role
     from puerta.accounts.service import create_account
+    from puerta.i18n import available_languages
     from puerta.runtime import cli_runtime
-    from puerta.web.i18n import available_languages
 
     if role not in {r.value for r in Role}:
         typer.echo(f"error: unknown role {role!r}; use one of {[r.value for r in Role]}", err=True)

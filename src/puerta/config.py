@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     default_language: str = "es"
     log_level: str = "INFO"
+    service_date_offset_days: int = Field(default=14, ge=1, le=60)
+    offer_hours: int = Field(default=23, ge=1, le=24 * 7)
+    reserve_share: float = Field(default=0.10, ge=0, le=1)
+    seniority_share: float = Field(default=0.40, ge=0, le=1)
+    lottery_weight: Literal["uniform", "linear", "sqrt"] = "linear"
+    standing_requests: bool = True
+    slot_first: dt.time = dt.time(7, 0)
+    slot_last: dt.time = dt.time(14, 0)
+    notifier: Literal["log", "smtp"] = "log"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "puerta@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    jobs_interval_seconds: int = Field(default=60, ge=0)
 
     @field_validator("window_timezone")
     @classmethod
@@ -63,6 +79,10 @@ class Settings(BaseSettings):
             raise ValueError("PUERTA_NOW pins the clock and is refused when PUERTA_ENV=production")
         if self.window_opens == self.window_closes:
             raise ValueError("the request window cannot open and close at the same time of day")
+        if self.reserve_share + self.seniority_share > 1:
+            raise ValueError("PUERTA_RESERVE_SHARE + PUERTA_SENIORITY_SHARE must be at most 1")
+        if self.slot_last < self.slot_first:
+            raise ValueError("PUERTA_SLOT_LAST must not be earlier than PUERTA_SLOT_FIRST")
         if any(seats < 0 for seats in self.port_seats.values()):
             raise ValueError("PUERTA_PORT_SEATS cannot hold a negative number of seats")
         return self

@@ -13,8 +13,8 @@ from puerta.appointments.domain import AlreadyRequested, WindowClosed
 from puerta.appointments.service import make_request
 from puerta.config import get_settings
 from puerta.errors import DomainError
+from puerta.i18n import available_languages
 from puerta.runtime import Runtime, cli_runtime
-from puerta.web.i18n import available_languages
 
 DEMO_PASSWORD = "puerta-demo-2024"
 _NAMESPACE = uuid.UUID("6f0c1d52-8a55-4d1a-9a57-3c1b0f1e2a10")

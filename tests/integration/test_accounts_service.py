@@ -11,8 +11,8 @@ from puerta.accounts import domain, service
 from puerta.accounts.domain import Member, Role
 from puerta.accounts.tables import Account, Group, GroupMember
 from puerta.clock import FixedClock
+from puerta.i18n import available_languages
 from puerta.runtime import Runtime
-from puerta.web.i18n import available_languages
 from tests.factories import PASSWORD, phone
 
 LANGS = frozenset({"es", "en", "ht"})

@@ -9,7 +9,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from puerta.config import Settings
-from puerta.web.i18n import LOCALES_DIR, available_languages
+from puerta.i18n import LOCALES_DIR, available_languages
 from puerta.web.messages import all_messages
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -39,7 +40,7 @@ SOUTH = GeofencePolicy(
 )
 POLICIES = [SOUTH, NORTH]  # deliberately unsorted: order in the list must not matter
 
-RAW = [
+RAW: list[dict[str, Any]] = [
     {
         "id": "north",
         "effective_from": "2023-01-12",

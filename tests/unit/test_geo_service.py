@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, shape
 
+from puerta.geo import service
 from puerta.geo.domain import InvalidCoordinates, InvalidNationality, parse_policies
 from puerta.geo.service import check_batch, check_location, load_policies, state_names
 
@@ -264,6 +266,20 @@ class TestCheckBatch:
     def test_refuses_bad_nationalities_like_the_single_check(self) -> None:
         with pytest.raises(InvalidNationality):
             check_batch([19.0], [-99.0], on=AFTER_SOUTH, nationalities=["Mexican"])
+
+
+class TestConcurrentUse:
+    def test_threads_starting_from_a_cold_cache_get_the_same_answers_as_one_thread(self) -> None:
+        rng = np.random.default_rng(7)
+        lats, lons = rng.uniform(14, 33, 400), rng.uniform(-118.5, -86.5, 400)
+        expected = check_batch(lats, lons, on=AFTER_SOUTH).tolist()
+        service._geodata.cache_clear()
+
+        def one(i: int) -> bool:
+            return check_location(lat=lats[i], lon=lons[i], on=AFTER_SOUTH).eligible
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(one, range(400))) == expected
 
 
 # Strategies: points scattered around places that exercise every rule (Hypothesis alone

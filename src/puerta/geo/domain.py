@@ -38,9 +38,12 @@ class PolicyDataError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class LatitudeAtLeast:
+    """Eligible at or north of a parallel (the 19th, for CBP One)."""
+
     degrees: float
 
     def matches(self, *, lat: float, state_code: str | None, nationalities: frozenset[str]) -> bool:
+        """Whether this rule accepts the facts given."""
         return lat >= self.degrees
 
     @property
@@ -54,9 +57,12 @@ class LatitudeAtLeast:
 
 @dataclass(frozen=True, slots=True)
 class InStates:
+    """Eligible anywhere in the listed states (ISO 3166-2 codes)."""
+
     states: frozenset[str]
 
     def matches(self, *, lat: float, state_code: str | None, nationalities: frozenset[str]) -> bool:
+        """Whether this rule accepts the facts given."""
         return state_code in self.states
 
     @property
@@ -70,6 +76,8 @@ class InStates:
 
 @dataclass(frozen=True, slots=True)
 class HasNationality:
+    """Eligible anywhere in Mexico if any member of the group has one of these."""
+
     nationalities: frozenset[str]
 
     def matches(self, *, lat: float, state_code: str | None, nationalities: frozenset[str]) -> bool:
@@ -90,6 +98,8 @@ PolicyRule = LatitudeAtLeast | InStates | HasNationality
 
 @dataclass(frozen=True, slots=True)
 class GeofencePolicy:
+    """One effective-dated version: in force from effective_from until the next."""
+
     id: str
     effective_from: date
     rules: tuple[PolicyRule, ...]
@@ -98,6 +108,8 @@ class GeofencePolicy:
 
 @dataclass(frozen=True, slots=True)
 class GeofenceVerdict:
+    """The answer for one place, day and group; only this is ever stored."""
+
     eligible: bool
     country: str | None
     state: str | None

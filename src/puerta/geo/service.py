@@ -61,15 +61,22 @@ def _geodata() -> _GeoData:
     features.sort(key=lambda f: f["properties"]["code"])
     states = np.array([shape(f["geometry"]) for f in features], dtype=object)
     country = shapely.union_all(states)
-    # Preparing builds GEOS's point-in-polygon indexes once, not on every query.
+    # Prepared geometries keep GEOS's point-in-polygon indexes from one query to the next.
     shapely.prepare(states)
     shapely.prepare(country)
+    tree = shapely.STRtree(states)
+    # GEOS builds those indexes lazily, on the first query; doing it here, before the objects
+    # are shared, keeps concurrent first requests (FastAPI's thread pool) from racing on it.
+    inner = shapely.get_coordinates(shapely.point_on_surface(states))
+    shapely.intersects_xy(states, inner[:, 0], inner[:, 1])
+    shapely.intersects_xy(country, inner[:, 0], inner[:, 1])
+    tree.query(shapely.points(inner))
     return _GeoData(
         codes=tuple(f["properties"]["code"] for f in features),
         names=tuple(f["properties"]["name"] for f in features),
         states=states,
         bounds=np.asarray(shapely.bounds(states), dtype=np.float64),
-        tree=shapely.STRtree(states),
+        tree=tree,
         country=country,
     )
 

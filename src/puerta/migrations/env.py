@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import puerta.accounts.tables
-import puerta.appointments.tables  # noqa: F401  (registers the tables on the metadata)
-from puerta.db import Base, make_engine
+from puerta.db import make_engine
+from puerta.models import metadata
 
 config = context.config
 
@@ -19,7 +18,7 @@ def run() -> None:
     with engine.connect() as connection:
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
         )

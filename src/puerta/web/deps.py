@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from puerta import i18n
 from puerta.accounts import service as accounts
 from puerta.accounts.domain import Role, require_role
 from puerta.accounts.service import AccountView
 from puerta.errors import NotAuthenticated
 from puerta.runtime import Runtime
-from puerta.web import i18n
 
 
 def get_runtime(request: Request) -> Runtime:

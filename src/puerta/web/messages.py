@@ -6,9 +6,10 @@ import importlib
 import pkgutil
 
 import puerta
+from puerta import i18n
 from puerta.accounts.domain import GROUP_PROBLEMS
 from puerta.errors import DomainError
-from puerta.web import i18n, problems
+from puerta.web import problems
 
 
 def _import_all() -> None:

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from puerta import i18n
 from puerta.errors import DomainError
-from puerta.web import i18n
 from puerta.web.deps import request_language
 
 log = logging.getLogger("puerta.web")

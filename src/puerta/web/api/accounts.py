@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
+from puerta import i18n
 from puerta.accounts import service
 from puerta.accounts.schemas import (
     AccountCreate,
@@ -19,7 +20,6 @@ from puerta.accounts.schemas import (
     TokenRead,
 )
 from puerta.accounts.service import GroupView
-from puerta.web import i18n
 from puerta.web.deps import CurrentAccount, Registrant, RuntimeDep, _bearer
 
 router = APIRouter(tags=["accounts"])

@@ -16,7 +16,7 @@ from babel.support import Translations
 
 from puerta.errors import DomainError
 
-LOCALES_DIR = Path(__file__).parent / "locales"
+LOCALES_DIR = Path(__file__).parent / "web" / "locales"
 SOURCE_LANGUAGE = "en"
 
 # Human wording for the geofence's machine reasons, shown inside ``outside_geofence``.
