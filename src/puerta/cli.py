@@ -16,7 +16,13 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff accounts and roles.", no_args_is_help=True)
 ports_app = typer.Typer(help="Ports of entry and capacity plans.", no_args_is_help=True)
 geofence_app = typer.Typer(help="The geofence.", no_args_is_help=True)
+draw_app = typer.Typer(help="The daily draw.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Periodic work.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(draw_app, name="draw")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(ports_app, name="ports")
 app.add_typer(geofence_app, name="geofence")
@@ -111,6 +117,28 @@ def users_create(
     _echo_json(dataclasses.asdict(view))
 
 
+@users_app.command("role")
+def users_role(
+    username: Annotated[str, typer.Option(help="E-mail or phone number.")],
+    role: Annotated[str, typer.Option(help="registrant, caseworker, officer or admin.")],
+    port: Annotated[str | None, typer.Option(help="An officer's port (slug).")] = None,
+) -> None:
+    """Change an account's role (recorded in the audit log)."""
+    from puerta.accounts.domain import Role
+    from puerta.accounts.service import set_role
+    from puerta.runtime import cli_runtime
+
+    if role not in {r.value for r in Role}:
+        typer.echo(f"error: unknown role {role!r}; use one of {[r.value for r in Role]}", err=True)
+        raise typer.Exit(2)
+    rt = cli_runtime()
+    try:
+        view = set_role(uow=rt.uow(), clock=rt.clock, username=username, role=Role(role), port=port)
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(dataclasses.asdict(view))
+
+
 @ports_app.command("list")
 def ports_list(
     date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
@@ -177,3 +205,62 @@ def geofence_check(
     except DomainError as error:
         raise _fail(error) from None
     _echo_json(verdict.to_dict())
+
+
+WindowDate = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Window date.")]
+
+
+@draw_app.command("run")
+def draw_run(window: WindowDate) -> None:
+    """Run the draw of a closed window (again: prints the first result)."""
+    from puerta.draws.service import run_draw
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    try:
+        view = run_draw(
+            uow=rt.uow(), clock=rt.clock, config=rt.draw_config, window=window.date(),
+            actor_id=None,
+        )  # fmt: skip
+    except DomainError as error:
+        raise _fail(error) from None
+    fields = dataclasses.asdict(view)
+    fields.pop("secret")
+    _echo_json(fields)
+
+
+@draw_app.command("verify")
+def draw_verify(window: WindowDate) -> None:
+    """Re-run a draw from its stored inputs; exit 1 if anything differs."""
+    from puerta.draws.service import verify_draw
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    try:
+        report = verify_draw(uow=rt.uow(), schedule=rt.schedule, window=window.date())
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json({**dataclasses.asdict(report), "ok": report.ok})
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@jobs_app.command("tick")
+def jobs_tick() -> None:
+    """Commit the open window's secret, expire overdue offers, send notifications."""
+    from puerta.jobs import tick
+    from puerta.runtime import cli_runtime
+
+    _echo_json(dataclasses.asdict(tick(cli_runtime())))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exit 1 and name the first broken link if it is broken."""
+    from puerta.audit.service import verify_chain
+    from puerta.runtime import cli_runtime
+
+    report = verify_chain(uow=cli_runtime().uow())
+    _echo_json(dataclasses.asdict(report) | {"ok": report.ok})
+    if not report.ok:
+        raise typer.Exit(1)

@@ -107,6 +107,8 @@ def _request(rt: Runtime, account_id: int, family: DemoFamily) -> str:
             lat=family.lat,
             lon=family.lon,
             idempotency_key=key,
+            standing=rt.settings.standing_requests,
+            rng=rt.rng,
         )
     except (AlreadyRequested, WindowClosed) as error:
         return f"  no new request: {error.code}"

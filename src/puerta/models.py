@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import puerta.accounts.tables
-import puerta.appointments.tables  # noqa: F401
+import puerta.appointments.tables
+import puerta.audit.tables
+import puerta.draws.tables
+import puerta.notifications.tables  # noqa: F401
 from puerta.db import Base
 
 metadata = Base.metadata

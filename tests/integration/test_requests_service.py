@@ -22,16 +22,13 @@ def request(
     key: str = "k1",
     ports: list[str] | None = None,
     where: dict[str, float] = TIJUANA,
+    standing: bool = False,
 ) -> service.RequestView:
     return service.make_request(
-        uow=rt.uow(),
-        clock=rt.clock,
-        schedule=rt.schedule,
-        account_id=account_id,
-        ports=ports or ["san-ysidro", "calexico"],
-        idempotency_key=key,
-        **where,
-    )
+        uow=rt.uow(), clock=rt.clock, schedule=rt.schedule, account_id=account_id,
+        ports=ports or ["san-ysidro", "calexico"], idempotency_key=key, standing=standing,
+        rng=rt.rng, **where,
+    )  # fmt: skip
 
 
 def count_requests(rt: Runtime) -> int:
@@ -123,6 +120,36 @@ class TestMakeRequest:
         )
         with pytest.raises(GroupNotFound):
             request(runtime, account.id)
+
+
+class TestStandingRequest:
+    def test_a_standing_request_counts_in_later_windows_too(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        account = family_account(runtime)
+        request(runtime, account, standing=True)
+        clock.advance(dt.timedelta(days=1))
+        with pytest.raises(domain.AlreadyRequested):
+            request(runtime, account, key="k2")
+
+    def test_a_standing_request_can_be_withdrawn_in_a_later_window(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        account = family_account(runtime)
+        request(runtime, account, standing=True)
+        clock.advance(dt.timedelta(days=3))
+        withdrawn = service.withdraw_request(
+            uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=account
+        )
+        assert withdrawn.status is domain.RequestStatus.WITHDRAWN
+
+    def test_the_first_request_of_a_window_commits_to_its_secret(self, runtime: Runtime) -> None:
+        from puerta.draws.tables import WindowCommitment
+
+        request(runtime, family_account(runtime))
+        with runtime.uow() as uow:
+            commitment = uow.session.get(WindowCommitment, dt.date(2024, 9, 2))
+            assert commitment is not None and len(commitment.secret_hash) == 64
 
 
 class TestWithdrawRequest:

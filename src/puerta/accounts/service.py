@@ -13,8 +13,11 @@ from sqlalchemy import delete, select
 
 from puerta.accounts import domain
 from puerta.accounts.domain import Member, Role
-from puerta.accounts.tables import Account, AuthToken, Group, GroupMember
+from puerta.accounts.tables import Account, AuthToken, Group, GroupMember, epoch_us
 from puerta.appointments.domain import check_port_slug
+from puerta.appointments.rules import LIVE, GroupLocked
+from puerta.appointments.tables import Appointment
+from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
 from puerta.errors import NotFound
@@ -93,6 +96,8 @@ def create_account(
         )
         uow.session.add(account)
         uow.session.flush()
+        if role is not Role.REGISTRANT:
+            _record_role(uow, account, clock.now())
         view = _view(account)
         uow.commit()
     return view
@@ -171,7 +176,16 @@ def get_account(*, uow: UnitOfWork, username: str) -> AccountView:
         return _view(account)
 
 
-def set_role(*, uow: UnitOfWork, username: str, role: Role, port: str | None) -> AccountView:
+def _record_role(uow: UnitOfWork, account: Account, now: dt.datetime) -> None:
+    record(
+        uow.session, at=now, kind="role_changed", actor_id=None,
+        subject=f"account:{account.id}", data={"role": account.role, "port": account.port},
+    )  # fmt: skip
+
+
+def set_role(
+    *, uow: UnitOfWork, clock: Clock, username: str, role: Role, port: str | None
+) -> AccountView:
     """Change a staff member's role (CLI only)."""
     if role is Role.OFFICER:
         if port is None:
@@ -185,6 +199,7 @@ def set_role(*, uow: UnitOfWork, username: str, role: Role, port: str | None) ->
             raise NotFound()
         account.role = role.value
         account.port = port if role is Role.OFFICER else None
+        _record_role(uow, account, clock.now())
         view = _view(account)
         uow.commit()
     return view
@@ -221,10 +236,13 @@ def set_group(
     cleaned = domain.clean_group(members, today=now.date())
     with uow:
         group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
+        if group is not None and _holds_seats(uow, group.id):
+            raise GroupLocked()
         if group is None:
-            group = Group(account_id=account_id, registered_at=now, updated_at=now)
+            group = Group(account_id=account_id, registered_us=epoch_us(now), updated_at=now)
             uow.session.add(group)
         group.updated_at = now
+        group.size = len(cleaned)
         group.members.clear()
         uow.session.flush()
         for position, member in enumerate(cleaned):
@@ -243,6 +261,14 @@ def set_group(
         view = _group_view(group)
         uow.commit()
     return view
+
+
+def _holds_seats(uow: UnitOfWork, group_id: int) -> bool:
+    # Seats were allocated for these persons; changing them would split or overfill a slot.
+    held = select(Appointment.id).where(
+        Appointment.group_id == group_id, Appointment.status.in_([s.value for s in LIVE])
+    )
+    return uow.session.scalar(held.limit(1)) is not None
 
 
 def get_group(*, uow: UnitOfWork, account_id: int) -> GroupView:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from puerta.db import Base, UTCDateTime
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def epoch_us(instant: dt.datetime) -> int:
+    """Microseconds since the epoch of an aware datetime."""
+    return (instant - EPOCH) // dt.timedelta(microseconds=1)
 
 
 class Account(Base):
@@ -44,10 +51,20 @@ class Group(Base):
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
     )
-    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Registration instant in microseconds since the epoch (UTC): the draw orders and weighs
+    # a million groups by it with integer arithmetic, on SQLite and PostgreSQL alike.
+    registered_us: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Members, kept with the members so the draw need not count a million groups' rows.
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    # An approved vulnerability exception puts the group in the draw's reserve share.
+    vulnerability_approved: Mapped[bool] = mapped_column(Boolean, default=False)
 
     account: Mapped[Account] = relationship(back_populates="group")
+
+    @property
+    def registered_at(self) -> dt.datetime:
+        return EPOCH + dt.timedelta(microseconds=self.registered_us)
     members: Mapped[list[GroupMember]] = relationship(
         back_populates="group",
         order_by="GroupMember.position",

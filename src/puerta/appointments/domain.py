@@ -102,6 +102,8 @@ class InvalidIdempotencyKey(Invalid):
 class RequestStatus(enum.StrEnum):
     PENDING = "pending"
     WITHDRAWN = "withdrawn"
+    SELECTED = "selected"
+    NOT_SELECTED = "not_selected"
 
 
 def check_port_slug(slug: str) -> Port:

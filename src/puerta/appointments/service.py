@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from puerta.accounts.service import GroupNotFound
 from puerta.accounts.tables import Group, GroupMember
 from puerta.appointments import domain
 from puerta.appointments.domain import PORTS, RequestStatus, WindowSchedule
-from puerta.appointments.tables import AppointmentRequest, CapacityPlan
+from puerta.appointments.rules import LIVE, AlreadyScheduled
+from puerta.appointments.tables import Appointment, AppointmentRequest, CapacityPlan
+from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
 from puerta.errors import Conflict, Invalid
+from puerta.draws.commitments import ensure_commitment
 from puerta.geo import service as geo
 
 
@@ -58,6 +62,7 @@ class RequestView:
     window: dt.date
     ports: list[str]
     status: RequestStatus
+    standing: bool
     geofence_state: str | None
     geofence_policy: str | None
     created_at: dt.datetime
@@ -120,6 +125,10 @@ def set_capacity(
             plan = CapacityPlan(port=slug, service_date=service_date)
             uow.session.add(plan)
         plan.seats, plan.set_by, plan.set_at = seats, actor_id, now
+        record(
+            uow.session, at=now, kind="capacity_set", actor_id=actor_id,
+            subject=f"port:{slug}", data={"date": service_date.isoformat(), "seats": seats},
+        )  # fmt: skip
         uow.commit()
     return CapacityView(port=slug, service_date=service_date, seats=seats, set_at=now)
 
@@ -132,6 +141,7 @@ def _request_view(
         window=row.window,
         ports=row.ports,
         status=RequestStatus(row.status),
+        standing=row.standing,
         geofence_state=row.geofence_state,
         geofence_policy=row.geofence_policy,
         created_at=row.created_at,
@@ -154,14 +164,23 @@ def _replay(
     return row
 
 
-def _live_request(uow: UnitOfWork, group_id: int, window: dt.date) -> AppointmentRequest | None:
-    return uow.session.scalar(
-        select(AppointmentRequest).where(
-            AppointmentRequest.group_id == group_id,
-            AppointmentRequest.window == window,
-            AppointmentRequest.status != RequestStatus.WITHDRAWN.value,
-        )
+def _check_can_request(uow: UnitOfWork, group_id: int, window: dt.date) -> None:
+    """One request per window; a standing request or a held offer already counts."""
+    req = AppointmentRequest
+    live = select(req.id).where(
+        req.group_id == group_id,
+        or_(
+            and_(req.window == window, req.status != RequestStatus.WITHDRAWN.value),
+            and_(req.standing.is_(True), req.status == RequestStatus.PENDING.value),
+        ),
     )
+    if uow.session.scalar(live.limit(1)) is not None:
+        raise domain.AlreadyRequested()
+    held = select(Appointment.id).where(
+        Appointment.group_id == group_id, Appointment.status.in_([s.value for s in LIVE])
+    )
+    if uow.session.scalar(held.limit(1)) is not None:
+        raise AlreadyScheduled()
 
 
 def make_request(
@@ -174,6 +193,8 @@ def make_request(
     lat: float,
     lon: float,
     idempotency_key: str,
+    standing: bool,
+    rng: random.Random,
 ) -> RequestView:
     """Enter the group in the open window; a retry with the same key returns the first result."""
     key = domain.check_idempotency_key(idempotency_key)
@@ -189,8 +210,7 @@ def make_request(
         window = schedule.open_window(now)
         if window is None:
             raise domain.WindowClosed(opens_at=schedule.next_opening(now).isoformat())
-        if _live_request(uow, group.id, window) is not None:
-            raise domain.AlreadyRequested()
+        _check_can_request(uow, group.id, window)
         nationalities = uow.session.scalars(
             select(GroupMember.nationality).where(GroupMember.group_id == group.id)
         ).all()
@@ -210,9 +230,11 @@ def make_request(
             geofence_eligible=verdict.eligible,
             geofence_state=verdict.state,
             geofence_policy=verdict.policy,
+            standing=standing,
             idempotency_key=key,
             created_at=now,
         )
+        ensure_commitment(uow.session, window=window, clock=clock, rng=rng)
         uow.session.add(row)
         try:
             uow.session.flush()
@@ -223,6 +245,12 @@ def make_request(
             if first is not None:
                 return _request_view(first, schedule, replayed=True)
             raise domain.AlreadyRequested() from None
+        record(
+            uow.session, at=now, kind="request_made", actor_id=account_id,
+            subject=f"request:{row.id}",
+            data={"window": window.isoformat(), "ports": list(choices), "standing": standing,
+                  "state": verdict.state, "policy": verdict.policy},
+        )  # fmt: skip
         view = _request_view(row, schedule)
         uow.commit()
     return view
@@ -256,10 +284,16 @@ def withdraw_request(
     now = clock.now()
     with uow:
         row = _current(uow, account_id)
-        if not schedule.is_open(row.window, now):
+        # A draw may be running between windows; a standing request waits in every window.
+        open_now = schedule.open_window(now)
+        if open_now is None or (not row.standing and open_now != row.window):
             raise WithdrawAfterClose()
         row.status = RequestStatus.WITHDRAWN.value
         row.withdrawn_at = now
+        record(
+            uow.session, at=now, kind="request_withdrawn", actor_id=account_id,
+            subject=f"request:{row.id}", data={"window": row.window.isoformat()},
+        )  # fmt: skip
         view = _request_view(row, schedule)
         uow.commit()
     return view

@@ -47,7 +47,7 @@ class AppointmentRequest(Base):
             sqlite_where=text("status != 'withdrawn'"),
             postgresql_where=text("status != 'withdrawn'"),
         ),
-        Index("ix_appointment_requests_window_status", "window", "status"),
+        Index("ix_appointment_requests_status_window", "status", "window"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -61,6 +61,8 @@ class AppointmentRequest(Base):
     geofence_eligible: Mapped[bool] = mapped_column(Boolean)
     geofence_state: Mapped[str | None] = mapped_column(String(64))
     geofence_policy: Mapped[str | None] = mapped_column(String(64))
+    # A standing request is entered again in every later draw until the group is scheduled.
+    standing: Mapped[bool] = mapped_column(Boolean, default=True)
     idempotency_key: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -68,3 +70,55 @@ class AppointmentRequest(Base):
     @property
     def ports(self) -> list[str]:
         return [p for p in (self.port_1, self.port_2, self.port_3) if p]
+
+
+class Appointment(Base):
+    """An offer made by a draw, and the appointment it becomes once confirmed."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_port_date", "port", "service_date", "status"),
+        Index("ix_appointments_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("appointment_requests.id"), unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    port: Mapped[str] = mapped_column(String(32))
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    share: Mapped[str] = mapped_column(String(16))
+    persons: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    offered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    slot_starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    confirmation_number: Mapped[str | None] = mapped_column(String(16), unique=True, default=None)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cancelled_by: Mapped[str | None] = mapped_column(String(16), default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    status_before_cancel: Mapped[str | None] = mapped_column(String(16), default=None)
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    checked_in_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    no_show_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Set when the seats stop being held (expiry, cancellation that stands).
+    freed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The later draw that took this appointment's seats back (expiry, cancellation).
+    released_to_draw: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), default=None)
+
+
+class Appeal(Base):
+    """Opened by every cancellation the system makes; an admin must decide it."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    decided_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    decision_note: Mapped[str | None] = mapped_column(String(1000), default=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from puerta.errors import Conflict, Invalid, NotFound
@@ -70,31 +69,6 @@ class DrawParams:
             Share.SENIORITY: seniority,
             Share.LOTTERY: seats - reserve - seniority,
         }
-
-
-def weight_of(days_registered: int, function: str) -> float:
-    """A lottery weight from days since registration (the reference for the array version)."""
-    days = max(days_registered, 0)
-    if function == "uniform":
-        return 1.0
-    if function == "linear":
-        return 1.0 + days
-    if function == "sqrt":
-        return float((1 + days) ** 0.5)
-    raise InvalidDrawParams()
-
-
-def entry_line(
-    request_id: int, size: int, ports: Iterable[str], registered: dt.datetime, vulnerable: bool
-) -> bytes:
-    """One entry in the canonical form that the entries digest hashes (no personal data)."""
-    stamp = registered.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return f"{request_id}|{size}|{','.join(ports)}|{stamp}|{int(vulnerable)}\n".encode()
-
-
-def entries_digest(lines: Iterable[bytes]) -> str:
-    """SHA-256 over the canonical entry lines, in ascending request id."""
-    return hashlib.sha256(b"".join(lines)).hexdigest()
 
 
 def commit_secret(secret: bytes) -> str:

@@ -1,8 +1,8 @@
-"""accounts, groups, capacity plans and requests
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 01:32:12.498873
+Create Date: 2026-11-28 01:46:07.735674
 """
 
 from __future__ import annotations
@@ -31,6 +31,54 @@ def upgrade() -> None:
         sa.Column("created_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("username", name=op.f("uq_accounts_username")),
+    )
+    op.create_table(
+        "audit_events",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(length=48), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_events")),
+    )
+    op.create_table(
+        "audit_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_audit_head_single_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
+    )
+    op.create_table(
+        "draws",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("window", sa.Date(), nullable=False),
+        sa.Column("service_date", sa.Date(), nullable=False),
+        sa.Column("entries_count", sa.Integer(), nullable=False),
+        sa.Column("entries_digest", sa.String(length=64), nullable=False),
+        sa.Column("seed", sa.String(length=64), nullable=False),
+        sa.Column("params", sa.Text(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("ran_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ran_by", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_draws")),
+        sa.UniqueConstraint("window", name=op.f("uq_draws_window")),
+    )
+    op.create_table(
+        "window_commitments",
+        sa.Column("window", sa.Date(), nullable=False),
+        sa.Column("secret_hash", sa.String(length=64), nullable=False),
+        sa.Column("secret", sa.String(length=64), nullable=False),
+        sa.Column("created_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("window", name=op.f("pk_window_commitments")),
     )
     op.create_table(
         "auth_tokens",
@@ -67,11 +115,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("port", "service_date", name=op.f("uq_capacity_plans_port")),
     )
     op.create_table(
+        "draw_entries",
+        sa.Column("draw_id", sa.Integer(), nullable=False),
+        sa.Column("packed", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["draw_id"], ["draws.id"], name=op.f("fk_draw_entries_draw_id_draws")
+        ),
+        sa.PrimaryKeyConstraint("draw_id", name=op.f("pk_draw_entries")),
+    )
+    op.create_table(
         "groups",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("registered_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("registered_us", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("vulnerability_approved", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -81,6 +140,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
         sa.UniqueConstraint("account_id", name=op.f("uq_groups_account_id")),
     )
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=48), nullable=False),
+        sa.Column("language", sa.String(length=16), nullable=False),
+        sa.Column("params", sa.Text(), nullable=False),
+        sa.Column("created_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("last_error", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_notifications_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_notifications_account_id"), ["account_id"], unique=False
+        )
+        batch_op.create_index("ix_notifications_status_id", ["status", "id"], unique=False)
+
     op.create_table(
         "appointment_requests",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -94,6 +179,7 @@ def upgrade() -> None:
         sa.Column("geofence_eligible", sa.Boolean(), nullable=False),
         sa.Column("geofence_state", sa.String(length=64), nullable=True),
         sa.Column("geofence_policy", sa.String(length=64), nullable=True),
+        sa.Column("standing", sa.Boolean(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=128), nullable=False),
         sa.Column("created_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("withdrawn_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
@@ -116,7 +202,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("appointment_requests", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_appointment_requests_window_status", ["window", "status"], unique=False
+            "ix_appointment_requests_status_window", ["status", "window"], unique=False
         )
         batch_op.create_index(
             "uq_appointment_requests_live",
@@ -149,11 +235,106 @@ def upgrade() -> None:
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_group_members_group_id"), ["group_id"], unique=False)
 
+    op.create_table(
+        "appointments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("draw_id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("port", sa.String(length=32), nullable=False),
+        sa.Column("service_date", sa.Date(), nullable=False),
+        sa.Column("share", sa.String(length=16), nullable=False),
+        sa.Column("persons", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("offered_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("slot_starts_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("confirmation_number", sa.String(length=16), nullable=True),
+        sa.Column("cancelled_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_by", sa.String(length=16), nullable=True),
+        sa.Column("cancel_reason", sa.String(length=500), nullable=True),
+        sa.Column("status_before_cancel", sa.String(length=16), nullable=True),
+        sa.Column("checked_in_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("checked_in_by", sa.Integer(), nullable=True),
+        sa.Column("no_show_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("freed_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("released_to_draw", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_appointments_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["draw_id"], ["draws.id"], name=op.f("fk_appointments_draw_id_draws")
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.id"],
+            name=op.f("fk_appointments_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["released_to_draw"], ["draws.id"], name=op.f("fk_appointments_released_to_draw_draws")
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["appointment_requests.id"],
+            name=op.f("fk_appointments_request_id_appointment_requests"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_appointments")),
+        sa.UniqueConstraint(
+            "confirmation_number", name=op.f("uq_appointments_confirmation_number")
+        ),
+        sa.UniqueConstraint("request_id", name=op.f("uq_appointments_request_id")),
+    )
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_appointments_group_id"), ["group_id"], unique=False)
+        batch_op.create_index(
+            "ix_appointments_port_date", ["port", "service_date", "status"], unique=False
+        )
+        batch_op.create_index(
+            "ix_appointments_status_expires", ["status", "expires_at"], unique=False
+        )
+
+    op.create_table(
+        "appeals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("appointment_id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("opened_at", puerta.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", puerta.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("decision_note", sa.String(length=1000), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_appeals_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["appointment_id"],
+            ["appointments.id"],
+            name=op.f("fk_appeals_appointment_id_appointments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_appeals")),
+        sa.UniqueConstraint("appointment_id", name=op.f("uq_appeals_appointment_id")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("appeals")
+    with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.drop_index("ix_appointments_status_expires")
+        batch_op.drop_index("ix_appointments_port_date")
+        batch_op.drop_index(batch_op.f("ix_appointments_group_id"))
+
+    op.drop_table("appointments")
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_group_members_group_id"))
 
@@ -164,14 +345,24 @@ def downgrade() -> None:
             sqlite_where=sa.text("status != 'withdrawn'"),
             postgresql_where=sa.text("status != 'withdrawn'"),
         )
-        batch_op.drop_index("ix_appointment_requests_window_status")
+        batch_op.drop_index("ix_appointment_requests_status_window")
 
     op.drop_table("appointment_requests")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_status_id")
+        batch_op.drop_index(batch_op.f("ix_notifications_account_id"))
+
+    op.drop_table("notifications")
     op.drop_table("groups")
+    op.drop_table("draw_entries")
     op.drop_table("capacity_plans")
     with op.batch_alter_table("auth_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auth_tokens_account_id"))
 
     op.drop_table("auth_tokens")
+    op.drop_table("window_commitments")
+    op.drop_table("draws")
+    op.drop_table("audit_head")
+    op.drop_table("audit_events")
     op.drop_table("accounts")
     # ### end Alembic commands ###

@@ -37,6 +37,8 @@ def make_request(
         lat=body.location.lat,
         lon=body.location.lon,
         idempotency_key=idempotency_key,
+        standing=runtime.settings.standing_requests if body.standing is None else body.standing,
+        rng=runtime.rng,
     )
     if view.replayed:
         response.headers["Idempotent-Replayed"] = "true"

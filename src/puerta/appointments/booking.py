@@ -1,0 +1,287 @@
+"""Use cases of an offer once made: see it, confirm it, cancel it, appeal a cancellation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from puerta.accounts.tables import Account, GroupMember
+from puerta.appointments import rules
+from puerta.appointments.domain import PORTS_BY_SLUG, OutsideGeofence, WindowSchedule
+from puerta.appointments.rules import LIVE, AppealStatus, AppointmentStatus
+from puerta.appointments.tables import Appeal, Appointment
+from puerta.audit.service import record
+from puerta.clock import Clock
+from puerta.db import UnitOfWork
+from puerta.geo import service as geo
+from puerta.notifications.service import enqueue
+
+
+@dataclass(frozen=True)
+class AppealView:
+    id: int
+    appointment_id: int
+    status: AppealStatus
+    opened_at: dt.datetime
+    decided_at: dt.datetime | None
+    decision_note: str | None
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    id: int
+    port: str
+    port_name: str
+    service_date: dt.date
+    status: AppointmentStatus
+    persons: int
+    share: str
+    offered_at: dt.datetime
+    expires_at: dt.datetime
+    confirmed_at: dt.datetime | None
+    slot_starts_at: dt.datetime | None
+    confirmation_number: str | None
+    cancelled_at: dt.datetime | None
+    cancelled_by: str | None
+    cancel_reason: str | None
+    appeal: AppealView | None
+
+
+def effective_status(row: Appointment, now: dt.datetime) -> AppointmentStatus:
+    """An offer past its deadline is expired, even before the expiry job has run."""
+    status = AppointmentStatus(row.status)
+    if status is AppointmentStatus.OFFERED and now >= row.expires_at:
+        return AppointmentStatus.EXPIRED
+    return status
+
+
+def appeal_view(appeal: Appeal) -> AppealView:
+    return AppealView(
+        id=appeal.id, appointment_id=appeal.appointment_id, status=AppealStatus(appeal.status),
+        opened_at=appeal.opened_at, decided_at=appeal.decided_at,
+        decision_note=appeal.decision_note,
+    )  # fmt: skip
+
+
+def appointment_view(session: Session, row: Appointment, now: dt.datetime) -> AppointmentView:
+    appeal = session.scalar(select(Appeal).where(Appeal.appointment_id == row.id))
+    number = row.confirmation_number
+    return AppointmentView(
+        id=row.id, port=row.port, port_name=PORTS_BY_SLUG[row.port].name,
+        service_date=row.service_date, status=effective_status(row, now), persons=row.persons,
+        share=row.share, offered_at=row.offered_at, expires_at=row.expires_at,
+        confirmed_at=row.confirmed_at, slot_starts_at=row.slot_starts_at,
+        confirmation_number=rules.format_confirmation_number(number) if number else None,
+        cancelled_at=row.cancelled_at, cancelled_by=row.cancelled_by,
+        cancel_reason=row.cancel_reason, appeal=appeal_view(appeal) if appeal else None,
+    )  # fmt: skip
+
+
+def _latest(session: Session, account_id: int) -> Appointment:
+    row = session.scalar(
+        select(Appointment)
+        .where(Appointment.account_id == account_id)
+        .order_by(Appointment.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise rules.NoAppointment()
+    return row
+
+
+def language_of(session: Session, account_id: int) -> str:
+    return session.scalar(select(Account.language).where(Account.id == account_id)) or "es"
+
+
+def my_appointment(*, uow: UnitOfWork, clock: Clock, account_id: int) -> AppointmentView:
+    """The group's latest offer or appointment, whatever became of it."""
+    with uow:
+        return appointment_view(uow.session, _latest(uow.session, account_id), clock.now())
+
+
+@dataclass(frozen=True)
+class Slots:
+    first: dt.time
+    last: dt.time
+
+
+def _slot_for(session: Session, row: Appointment, slots: Slots) -> dt.datetime:
+    tz = ZoneInfo(PORTS_BY_SLUG[row.port].timezone)
+    taken = session.execute(
+        select(Appointment.slot_starts_at, func.sum(Appointment.persons))
+        .where(Appointment.port == row.port, Appointment.service_date == row.service_date)
+        .where(Appointment.slot_starts_at.is_not(None), Appointment.freed_at.is_(None))
+        .group_by(Appointment.slot_starts_at)
+    ).tuples()
+    persons = {at.astimezone(tz).time(): int(n) for at, n in taken}
+    start = rules.choose_slot(rules.slot_starts(slots.first, slots.last), persons)
+    return dt.datetime.combine(row.service_date, start, tzinfo=tz).astimezone(dt.UTC)
+
+
+def _new_number(session: Session, rng: random.Random) -> str:
+    while True:
+        number = rules.new_confirmation_number(rng)
+        taken = select(Appointment.id).where(Appointment.confirmation_number == number)
+        if session.scalar(taken) is None:
+            return number
+
+
+def _check_location(session: Session, row: Appointment, lat: float, lon: float, today: dt.date) -> None:
+    nationalities = session.scalars(
+        select(GroupMember.nationality).where(GroupMember.group_id == row.group_id)
+    ).all()
+    verdict = geo.check_location(lat=lat, lon=lon, on=today, nationalities=nationalities)
+    if not verdict.eligible:
+        raise OutsideGeofence(reason=verdict.reason)
+
+
+def confirm_offer(
+    *, uow: UnitOfWork, clock: Clock, rng: random.Random, schedule: WindowSchedule,
+    slots: Slots, account_id: int, lat: float, lon: float,
+) -> AppointmentView:  # fmt: skip
+    """Confirm an open offer from inside the geofence: a time slot and a confirmation number."""
+    now = clock.now()
+    with uow:
+        row = _latest(uow.session, account_id)
+        status = effective_status(row, now)
+        if status is AppointmentStatus.EXPIRED and row.status == AppointmentStatus.OFFERED:
+            raise rules.OfferExpired(expires_at=row.expires_at.isoformat(timespec="minutes"))
+        if status is not AppointmentStatus.OFFERED:
+            raise rules.NotConfirmable(status=status.value)
+        _check_location(uow.session, row, lat, lon, now.astimezone(schedule.tz).date())
+        row.slot_starts_at = _slot_for(uow.session, row, slots)
+        row.confirmation_number = _new_number(uow.session, rng)
+        row.status, row.confirmed_at = AppointmentStatus.CONFIRMED.value, now
+        _log(uow.session, row, "appointment_confirmed", now, None, {"port": row.port})
+        _notify(uow.session, row, "appointment_confirmed", now, {
+            "confirmation_number": rules.format_confirmation_number(row.confirmation_number),
+            "slot": row.slot_starts_at.astimezone(ZoneInfo(PORTS_BY_SLUG[row.port].timezone))
+            .strftime("%H:%M"),
+        })  # fmt: skip
+        view = appointment_view(uow.session, row, now)
+        uow.commit()
+    return view
+
+
+def _log(
+    session: Session, row: Appointment, kind: str, now: dt.datetime, actor: int | None,
+    data: dict[str, object],
+) -> None:  # fmt: skip
+    record(session, at=now, kind=kind, actor_id=actor, subject=f"appointment:{row.id}", data=data)
+
+
+def _notify(
+    session: Session, row: Appointment, kind: str, now: dt.datetime, extra: dict[str, object]
+) -> None:
+    params = {"port": PORTS_BY_SLUG[row.port].name, "service_date": row.service_date.isoformat()}
+    enqueue(
+        session, account_id=row.account_id, kind=kind, at=now,
+        language=language_of(session, row.account_id), params=params | extra,
+    )  # fmt: skip
+
+
+def cancel_by_person(*, uow: UnitOfWork, clock: Clock, account_id: int) -> AppointmentView:
+    """The person gives up an offer or appointment; the seats go to the next draw."""
+    now = clock.now()
+    with uow:
+        row = _latest(uow.session, account_id)
+        status = effective_status(row, now)
+        if status not in LIVE:
+            raise rules.NotCancellable(status=status.value)
+        row.status, row.cancelled_at, row.cancelled_by = "cancelled", now, "person"
+        row.status_before_cancel, row.freed_at = status.value, now
+        _log(uow.session, row, "appointment_cancelled", now, account_id, {"by": "person"})
+        view = appointment_view(uow.session, row, now)
+        uow.commit()
+    return view
+
+
+def cancel_by_admin(
+    *, uow: UnitOfWork, clock: Clock, appointment_id: int, reason: str, actor_id: int
+) -> AppointmentView:
+    """Cancel with a reason, tell the group, and open an appeal; seats wait for the decision."""
+    text = rules.check_reason(reason)
+    now = clock.now()
+    with uow:
+        row = uow.session.get(Appointment, appointment_id)
+        if row is None:
+            raise rules.NoSuchAppointment()
+        status = effective_status(row, now)
+        if status not in LIVE:
+            raise rules.NotCancellable(status=status.value)
+        row.status, row.cancelled_at, row.cancelled_by = "cancelled", now, "system"
+        row.status_before_cancel, row.cancel_reason = status.value, text
+        appeal = Appeal(appointment_id=row.id, account_id=row.account_id, opened_at=now)
+        uow.session.add(appeal)
+        uow.session.flush()
+        _log(uow.session, row, "appointment_cancelled", now, actor_id, {"by": "system"})
+        _log(uow.session, row, "appeal_opened", now, actor_id, {"appeal": appeal.id})
+        _notify(uow.session, row, "appointment_cancelled", now, {"reason": text})
+        _notify(uow.session, row, "appeal_opened", now, {"appeal": appeal.id})
+        view = appointment_view(uow.session, row, now)
+        uow.commit()
+    return view
+
+
+def list_appeals(
+    *, uow: UnitOfWork, account_id: int | None, status: AppealStatus | None
+) -> list[AppealView]:
+    """Appeals, newest first: all of them for admins, a person's own otherwise."""
+    query = select(Appeal).order_by(Appeal.id.desc()).limit(500)
+    if account_id is not None:
+        query = query.where(Appeal.account_id == account_id)
+    if status is not None:
+        query = query.where(Appeal.status == status.value)
+    with uow:
+        return [appeal_view(a) for a in uow.session.scalars(query)]
+
+
+def decide_appeal(
+    *, uow: UnitOfWork, clock: Clock, appeal_id: int, decision: rules.AppealDecision,
+    note: str, actor_id: int, offer_hours: int,
+) -> AppealView:  # fmt: skip
+    """Reinstate the appointment as it was, or uphold the cancellation and free the seats."""
+    text = rules.check_reason(note)
+    now = clock.now()
+    with uow:
+        appeal = uow.session.get(Appeal, appeal_id)
+        if appeal is None:
+            raise rules.NoSuchAppeal()
+        if appeal.status != AppealStatus.OPEN.value:
+            raise rules.AppealNotOpen()
+        row = uow.session.get(Appointment, appeal.appointment_id)
+        assert row is not None
+        if decision is rules.AppealDecision.REINSTATE:
+            _reinstate(uow.session, row, now, offer_hours)
+            appeal.status = AppealStatus.REINSTATED.value
+        else:
+            row.freed_at = now
+            appeal.status = AppealStatus.UPHELD.value
+        appeal.decided_at, appeal.decided_by, appeal.decision_note = now, actor_id, text
+        _log(uow.session, row, "appeal_decided", now, actor_id, {"decision": appeal.status})
+        _notify(uow.session, row, "appeal_decided", now, {"decision": appeal.status})
+        view = appeal_view(appeal)
+        uow.commit()
+    return view
+
+
+def _reinstate(session: Session, row: Appointment, now: dt.datetime, offer_hours: int) -> None:
+    today = now.astimezone(ZoneInfo(PORTS_BY_SLUG[row.port].timezone)).date()
+    if row.service_date < today:
+        raise rules.ServiceDatePassed()
+    other = select(Appointment.id).where(
+        Appointment.group_id == row.group_id,
+        Appointment.id != row.id,
+        Appointment.status.in_([s.value for s in LIVE]),
+    )
+    if session.scalar(other) is not None:
+        raise rules.AlreadyScheduled()
+    row.status = row.status_before_cancel or AppointmentStatus.CONFIRMED.value
+    if row.status == AppointmentStatus.OFFERED.value:
+        row.expires_at = now + dt.timedelta(hours=offer_hours)
+    row.cancelled_at = row.cancelled_by = row.cancel_reason = row.status_before_cancel = None

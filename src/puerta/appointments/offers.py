@@ -1,0 +1,136 @@
+"""Offers made by a draw, the seats they hold, and their expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from puerta.accounts.tables import Account, Group
+from puerta.appointments.domain import PORTS, PORTS_BY_SLUG
+from puerta.appointments.rules import AppointmentStatus
+from puerta.appointments.tables import Appointment, AppointmentRequest
+from puerta.audit.service import record
+from puerta.clock import Clock
+from puerta.db import UnitOfWork
+from puerta.notifications.service import enqueue
+
+SLUGS = [port.slug for port in PORTS]
+
+
+def held_persons(session: Session, service_date: dt.date) -> dict[str, int]:
+    """Persons per port already holding seats on ``service_date`` (from earlier draws)."""
+    rows = session.execute(
+        select(Appointment.port, func.sum(Appointment.persons))
+        .where(Appointment.service_date == service_date, Appointment.freed_at.is_(None))
+        .group_by(Appointment.port)
+    ).tuples()
+    return {port: int(total) for port, total in rows}
+
+
+def released_persons(session: Session) -> dict[str, int]:
+    """Persons per port whose seats were freed since the last draw took them back."""
+    rows = session.execute(
+        select(Appointment.port, func.sum(Appointment.persons))
+        .where(Appointment.freed_at.is_not(None), Appointment.released_to_draw.is_(None))
+        .group_by(Appointment.port)
+    ).tuples()
+    return {port: int(total) for port, total in rows}
+
+
+def release_to(session: Session, draw_id: int) -> None:
+    session.execute(
+        update(Appointment)
+        .where(Appointment.freed_at.is_not(None), Appointment.released_to_draw.is_(None))
+        .values(released_to_draw=draw_id)
+    )
+
+
+def make_offers(
+    session: Session, draw: Any, allocation: Any, *, now: dt.datetime, hours: int
+) -> None:
+    """One offer per selected group, recorded and announced in the group's language."""
+    picks = {request_id: (port, share) for request_id, port, share in allocation.selected}
+    rows = session.execute(
+        select(
+            AppointmentRequest.id, AppointmentRequest.group_id, Group.size,
+            Account.id, Account.language,
+        )
+        .join(Group, Group.id == AppointmentRequest.group_id)
+        .join(Account, Account.id == AppointmentRequest.account_id)
+        .where(AppointmentRequest.id.in_(list(picks)))
+        .order_by(AppointmentRequest.id)
+    ).tuples().all() if picks else []  # fmt: skip
+    expires = now + dt.timedelta(hours=hours)
+    for request_id, group_id, persons, account_id, language in rows:
+        port_index, share = picks[request_id]
+        offer = Appointment(
+            draw_id=draw.id, request_id=request_id, group_id=group_id, account_id=account_id,
+            port=SLUGS[port_index], service_date=draw.service_date, share=share.value,
+            persons=persons, status=AppointmentStatus.OFFERED.value, offered_at=now,
+            expires_at=expires,
+        )  # fmt: skip
+        session.add(offer)
+        session.flush()
+        _announce(session, offer, language)
+
+
+def _announce(session: Session, offer: Appointment, language: str) -> None:
+    record(
+        session, at=offer.offered_at, kind="offer_made", actor_id=None,
+        subject=f"appointment:{offer.id}",
+        data={"draw": offer.draw_id, "request": offer.request_id, "port": offer.port,
+              "share": offer.share, "service_date": offer.service_date.isoformat(),
+              "persons": offer.persons},
+    )  # fmt: skip
+    enqueue(
+        session, account_id=offer.account_id, kind="offer_made", language=language,
+        at=offer.offered_at,
+        params={"port": PORTS_BY_SLUG[offer.port].name,
+                "service_date": offer.service_date.isoformat(),
+                "expires_at": offer.expires_at.isoformat(timespec="minutes")},
+    )  # fmt: skip
+
+
+def selections_of(session: Session, draw_id: int) -> set[tuple[int, str, str]]:
+    """(request id, port, share) of every offer a draw made, whatever became of it."""
+    rows = session.execute(
+        select(Appointment.request_id, Appointment.port, Appointment.share).where(
+            Appointment.draw_id == draw_id
+        )
+    ).tuples()
+    return set(rows)
+
+
+def expire_offers(*, uow: UnitOfWork, clock: Clock) -> int:
+    """Expire unconfirmed offers past their deadline; their seats go to the next draw."""
+    now = clock.now()
+    with uow:
+        due = uow.session.scalars(
+            select(Appointment).where(
+                Appointment.status == AppointmentStatus.OFFERED.value,
+                Appointment.expires_at <= now,
+            )
+        ).all()
+        for offer in due:
+            offer.status = AppointmentStatus.EXPIRED.value
+            offer.freed_at = now
+            record(
+                uow.session, at=now, kind="offer_expired", actor_id=None,
+                subject=f"appointment:{offer.id}", data={"port": offer.port},
+            )  # fmt: skip
+            enqueue(
+                uow.session, account_id=offer.account_id, kind="offer_expired",
+                language=_language(uow.session, offer.account_id), at=now,
+                params={"port": PORTS_BY_SLUG[offer.port].name,
+                        "service_date": offer.service_date.isoformat()},
+            )  # fmt: skip
+        uow.commit()
+    return len(due)
+
+
+def _language(session: Session, account_id: int) -> str:
+    return session.scalar(select(Account.language).where(Account.id == account_id)) or "es"
+

@@ -1,0 +1,36 @@
+"""The commitment to a window's secret, made when the window opens (its hash is published)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from puerta.clock import Clock
+from puerta.draws.domain import commit_secret
+from puerta.draws.tables import WindowCommitment
+
+
+def ensure_commitment(session: Session, *, window: dt.date, clock: Clock, rng: random.Random) -> str:
+    """Commit to a fresh secret for ``window`` (once); returns the published hash."""
+    existing = session.get(WindowCommitment, window)
+    if existing is not None:
+        return existing.secret_hash
+    secret = rng.randbytes(32).hex()
+    try:
+        with session.begin_nested():
+            session.add(
+                WindowCommitment(
+                    window=window,
+                    secret_hash=commit_secret(bytes.fromhex(secret)),
+                    secret=secret,
+                    created_at=clock.now(),
+                )
+            )
+    except IntegrityError:
+        pass  # another request committed first; its commitment stands
+    found = session.get(WindowCommitment, window)
+    assert found is not None
+    return found.secret_hash

@@ -1,0 +1,164 @@
+"""What each notification says, in plain English, and how it is filled in (stdlib only).
+
+The English texts are the gettext message ids; translations live in the catalogs. Many
+readers read little, so the texts use plain words and short sentences. Parameters arrive
+already formatted for reading (a port's name, an ISO date, a time), never personal data.
+"""
+
+from __future__ import annotations
+
+import enum
+import string
+from collections.abc import Callable, Mapping
+
+Gettext = Callable[[str], str]
+
+
+class NotificationKind(enum.StrEnum):
+    OFFER_MADE = "offer_made"
+    OFFER_EXPIRED = "offer_expired"
+    APPOINTMENT_CONFIRMED = "appointment_confirmed"
+    APPOINTMENT_CANCELLED = "appointment_cancelled"
+    APPEAL_OPENED = "appeal_opened"
+    APPEAL_DECIDED = "appeal_decided"
+    NO_SHOW_RECORDED = "no_show_recorded"
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    NO_CHANNEL = "no_channel"  # the notifier cannot reach this username (a phone, for e-mail)
+    FAILED = "failed"  # gave up after MAX_ATTEMPTS failed sends
+
+
+MAX_ATTEMPTS = 5
+
+
+def status_after_failure(attempts: int) -> Status:
+    """The status once ``attempts`` sends in all have failed: retried until MAX_ATTEMPTS."""
+    return Status.FAILED if attempts >= MAX_ATTEMPTS else Status.PENDING
+
+
+# kind -> (subject, body). Placeholders, by kind:
+#   offer_made             port, service_date, expires_at
+#   offer_expired          port, service_date
+#   appointment_confirmed  port, service_date, slot (a local time, 07:30), confirmation_number
+#   appointment_cancelled  port, service_date, reason (the staff member's words)
+#   appeal_opened          port, service_date, appeal (its number)
+#   appeal_decided         port, service_date, decision (a code of DECISIONS)
+#   no_show_recorded       port, service_date
+TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
+    NotificationKind.OFFER_MADE: (
+        "puerta: your group was selected",
+        "Your group was selected for an appointment at {port} on {service_date}. "
+        "Confirm before {expires_at} from inside the eligible area, or the seats go to others.",
+    ),
+    NotificationKind.OFFER_EXPIRED: (
+        "puerta: your offer has ended",
+        "You did not confirm the appointment at {port} on {service_date} in time. "
+        "The seats went to others. You can ask for an appointment again in the next window.",
+    ),
+    NotificationKind.APPOINTMENT_CONFIRMED: (
+        "puerta: your appointment is confirmed",
+        "Your appointment is at {port} on {service_date} at {slot}. "
+        "Your confirmation number is {confirmation_number}. "
+        "Come with every person in your group. Show your proof at the port.",
+    ),
+    NotificationKind.APPOINTMENT_CANCELLED: (
+        "puerta: your appointment was cancelled",
+        "Your appointment at {port} on {service_date} was cancelled. The reason: {reason}. "
+        "You can appeal. Log in to puerta to see your appeal.",
+    ),
+    NotificationKind.APPEAL_OPENED: (
+        "puerta: your appeal is open",
+        "Your appeal about the appointment at {port} on {service_date} is open. "
+        "Its number is {appeal}. We will tell you the decision.",
+    ),
+    NotificationKind.APPEAL_DECIDED: (
+        "puerta: your appeal was decided",
+        "Your appeal about the appointment at {port} on {service_date} was decided: "
+        "{decision}. Log in to puerta to see what to do next.",
+    ),
+    NotificationKind.NO_SHOW_RECORDED: (
+        "puerta: you missed your appointment",
+        "Nobody from your group came to the appointment at {port} on {service_date}. "
+        "You can ask for a new appointment in the next window.",
+    ),
+}
+
+# Used only if a stored notification names a kind this version no longer has.
+FALLBACK = (
+    "puerta: there is news about your appointment",
+    "There is news about your appointment. Log in to puerta to see it.",
+)
+
+# Codes sent as parameters, with the words shown for them (also message ids).
+DECISIONS = {
+    "reinstated": "your appointment is back",
+    "upheld": "the cancellation stays",
+}
+_PHRASES: dict[str, dict[str, str]] = {"decision": DECISIONS}
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{names}`` a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def required_params(kind: NotificationKind) -> set[str]:
+    subject, body = TEMPLATES[kind]
+    return placeholders(subject) | placeholders(body)
+
+
+class _KeepMissing(dict[str, object]):
+    # A missing parameter shows as its {name} instead of failing the whole message.
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fill(text: str, params: Mapping[str, object]) -> str | None:
+    try:
+        return text.format_map(params)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def _translate(gettext: Gettext, message: str) -> str:
+    try:
+        translated = gettext(message)
+    except Exception:  # a broken catalog must not stop a notification
+        return message
+    return translated if isinstance(translated, str) else message
+
+
+def _render_one(text: str, params: Mapping[str, object], gettext: Gettext) -> str:
+    for candidate in (_translate(gettext, text), text):
+        filled = _fill(candidate, params)
+        if filled:  # an empty translation is as broken as one that does not format
+            return filled
+    return _fill(text, _KeepMissing(params)) or text
+
+
+def _shown(params: Mapping[str, object], gettext: Gettext) -> dict[str, object]:
+    shown = dict(params)
+    for key, phrases in _PHRASES.items():
+        value = shown.get(key)
+        if isinstance(value, str) and value in phrases:
+            shown[key] = _translate(gettext, phrases[value])
+    return shown
+
+
+def render(kind: str, params: Mapping[str, object], gettext: Gettext) -> tuple[str, str]:
+    """(subject, body) in the language of ``gettext``; falls back to English, never raises."""
+    try:
+        subject, body = TEMPLATES[NotificationKind(kind)]
+    except ValueError:
+        subject, body = FALLBACK
+    shown = _shown(params, gettext)
+    return _render_one(subject, shown, gettext), _render_one(body, shown, gettext)
+
+
+def message_ids() -> list[str]:
+    """Every English text that needs a translation in each catalog."""
+    texts = [text for pair in TEMPLATES.values() for text in pair]
+    return [*texts, *FALLBACK, *DECISIONS.values()]

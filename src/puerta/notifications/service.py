@@ -1,0 +1,230 @@
+"""Use cases of notifications: enqueue with the state change, deliver later from a job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import smtplib
+import ssl
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from puerta import i18n
+from puerta.accounts.tables import Account
+from puerta.clock import Clock
+from puerta.config import Settings
+from puerta.db import UnitOfWork
+from puerta.notifications.domain import (
+    NotificationKind,
+    Status,
+    render,
+    required_params,
+    status_after_failure,
+)
+from puerta.notifications.tables import Notification
+
+log = logging.getLogger(__name__)
+
+# A send that fails for one message must not stop the others. ValueError covers addresses
+# or headers the e-mail library refuses (a UnicodeError is one), which no retry can fix.
+SEND_ERRORS = (smtplib.SMTPException, OSError, ValueError)
+SMTP_TIMEOUT_SECONDS = 15.0
+
+# puerta.i18n.gettext's shape: (language, message id) -> text.
+LanguageGettext = Callable[[str, str], str]
+
+
+class Notifier(Protocol):
+    def reaches(self, username: str) -> bool:
+        """Whether this channel can deliver to the username (an e-mail or a phone)."""
+        ...
+
+    def send(self, *, to: str, subject: str, body: str, notification_id: int, kind: str) -> None:
+        """Deliver one message or raise one of SEND_ERRORS."""
+        ...
+
+
+class LogNotifier:
+    """The development and demo channel: reaches every account, sends nothing."""
+
+    def reaches(self, username: str) -> bool:
+        return True
+
+    def send(self, *, to: str, subject: str, body: str, notification_id: int, kind: str) -> None:
+        # Only the id and kind: recipients and texts are personal data and logs are kept.
+        log.info("notification %s %s sent", notification_id, kind)
+
+
+@dataclass(frozen=True)
+class SmtpNotifier:
+    """E-mail through an SMTP server, one connection per message."""
+
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+    timeout: float = SMTP_TIMEOUT_SECONDS
+
+    def reaches(self, username: str) -> bool:
+        # Phone usernames have no channel until SMS is built (a later feature).
+        return "@" in username
+
+    def send(self, *, to: str, subject: str, body: str, notification_id: int, kind: str) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        # A translated subject with a line break would otherwise be refused as a header.
+        message["Subject"] = " ".join(subject.split())
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = make_msgid(f"n{notification_id}", self._domain())
+        message.set_content(body)
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+
+    def _domain(self) -> str:
+        # Given explicitly: make_msgid would otherwise look up this host's FQDN in the DNS.
+        return self.sender.rpartition("@")[2] or "localhost"
+
+
+def notifier_from(settings: Settings) -> Notifier:
+    """The notifier that PUERTA_NOTIFIER names, configured from the PUERTA_SMTP_* settings."""
+    if settings.notifier == "smtp":
+        return SmtpNotifier(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    return LogNotifier()
+
+
+def enqueue(
+    session: Session,
+    *,
+    account_id: int,
+    kind: str,
+    language: str,
+    params: Mapping[str, object],
+    at: dt.datetime,
+) -> int:
+    """Put a notification in the outbox, in the caller's transaction (never commits)."""
+    checked = NotificationKind(kind)
+    missing = required_params(checked) - params.keys()
+    if missing:
+        raise ValueError(f"a {checked} notification needs {sorted(missing)}")
+    row = Notification(
+        account_id=account_id,
+        kind=checked.value,
+        language=language,
+        params=json.dumps(dict(params), sort_keys=True, ensure_ascii=False),
+        created_at=at,
+        attempts=0,
+        status=Status.PENDING.value,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """Outcomes of one run; ``failed`` counts failed sends, retried until MAX_ATTEMPTS."""
+
+    sent: int = 0
+    no_channel: int = 0
+    failed: int = 0
+
+
+def deliver_pending(
+    *,
+    uow: UnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    limit: int = 100,
+    gettext: LanguageGettext = i18n.gettext,
+) -> DeliveryReport:
+    """Send up to ``limit`` pending notifications, oldest first, committing each outcome."""
+    outcomes: Counter[Status] = Counter()
+    with uow:
+        pending = select(Notification.id).where(Notification.status == Status.PENDING.value)
+        ids = uow.session.scalars(pending.order_by(Notification.id).limit(limit)).all()
+        for note_id in ids:
+            outcome = _deliver_one(uow.session, note_id, notifier, clock, gettext)
+            # Committed one by one, so one bad address never holds back or undoes the rest.
+            uow.commit()
+            if outcome is not None:
+                outcomes[outcome] += 1
+    return DeliveryReport(
+        sent=outcomes[Status.SENT],
+        no_channel=outcomes[Status.NO_CHANNEL],
+        failed=outcomes[Status.FAILED],
+    )
+
+
+def _deliver_one(
+    session: Session, note_id: int, notifier: Notifier, clock: Clock, gettext: LanguageGettext
+) -> Status | None:
+    """Try one notification; returns SENT, NO_CHANNEL, FAILED (this send failed) or None."""
+    # SKIP LOCKED (PostgreSQL; SQLite ignores it) lets two job processes share the outbox
+    # without both sending the same message.
+    query = (
+        select(Notification, Account.username)
+        .join(Account, Account.id == Notification.account_id)
+        .where(Notification.id == note_id, Notification.status == Status.PENDING.value)
+        .with_for_update(skip_locked=True, of=Notification)
+    )
+    found = session.execute(query).first()
+    if found is None:
+        return None
+    note, username = found
+    if not notifier.reaches(username):
+        note.status = Status.NO_CHANNEL.value
+        return Status.NO_CHANNEL
+    error = _send(notifier, note, username, gettext)
+    note.attempts += 1
+    if error is None:
+        note.status, note.sent_at, note.last_error = Status.SENT.value, clock.now(), None
+        return Status.SENT
+    log.warning("notification %s failed: %s", note.id, error)
+    note.status, note.last_error = status_after_failure(note.attempts).value, error
+    return Status.FAILED
+
+
+def _send(
+    notifier: Notifier, note: Notification, username: str, gettext: LanguageGettext
+) -> str | None:
+    """Render and send; returns the error code (the exception's class name) or None."""
+    subject, body = render(
+        note.kind, _params(note.params), lambda message: gettext(note.language, message)
+    )
+    try:
+        notifier.send(
+            to=username, subject=subject, body=body, notification_id=note.id, kind=note.kind
+        )
+    except SEND_ERRORS as error:
+        return type(error).__name__[:64]
+    return None
+
+
+def _params(text: str) -> dict[str, object]:
+    try:
+        params = json.loads(text)
+    except ValueError:
+        return {}
+    return params if isinstance(params, dict) else {}

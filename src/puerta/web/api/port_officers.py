@@ -1,0 +1,50 @@
+"""What officers do at a port: the manifest, check-in and no-shows."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from puerta.accounts.domain import Role
+from puerta.accounts.service import AccountView
+from puerta.appointments import checkin
+from puerta.appointments.schemas import AppointmentRead, CheckinBody, ManifestEntryRead
+from puerta.web.deps import RuntimeDep, requires
+
+router = APIRouter(tags=["ports"])
+Officer = Annotated[AccountView, Depends(requires(Role.OFFICER))]
+OfficerOrAdmin = Annotated[AccountView, Depends(requires(Role.OFFICER, Role.ADMIN))]
+
+
+@router.get("/ports/{slug}/manifest/{date}", response_model=list[ManifestEntryRead])
+def manifest(
+    slug: str, date: dt.date, account: OfficerOrAdmin, runtime: RuntimeDep
+) -> list[ManifestEntryRead]:
+    """The confirmed groups of a port on a date, by time slot."""
+    entries = checkin.manifest(
+        uow=runtime.uow(), port=slug, service_date=date, officer_port=account.port
+    )
+    return [ManifestEntryRead(**dataclasses.asdict(e)) for e in entries]
+
+
+@router.post("/checkins", response_model=AppointmentRead)
+def check_in(body: CheckinBody, account: Officer, runtime: RuntimeDep) -> AppointmentRead:
+    """Check a group in by confirmation number and any member's birth date."""
+    view = checkin.check_in(
+        uow=runtime.uow(), clock=runtime.clock, officer_id=account.id, officer_port=account.port,
+        confirmation_number=body.confirmation_number, birth_date=body.birth_date,
+    )  # fmt: skip
+    return AppointmentRead.model_validate(view, from_attributes=True)
+
+
+@router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentRead)
+def no_show(appointment_id: int, account: Officer, runtime: RuntimeDep) -> AppointmentRead:
+    """Record that a confirmed group did not come; it may request again."""
+    view = checkin.mark_no_show(
+        uow=runtime.uow(), clock=runtime.clock, officer_id=account.id, officer_port=account.port,
+        appointment_id=appointment_id,
+    )  # fmt: skip
+    return AppointmentRead.model_validate(view, from_attributes=True)
