@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,14 +74,14 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def runtime(settings: Settings, clock: FixedClock) -> Iterator[Runtime]:
-    rt = build_runtime(settings, clock=clock, hasher=FAST_HASHER)
+    rt = build_runtime(settings, clock=clock, hasher=FAST_HASHER, rng=random.Random(7))
     yield rt
     rt.engine.dispose()
 
 
 @pytest.fixture
 def client(settings: Settings, clock: FixedClock) -> Iterator[TestClient]:
-    app = create_app(settings, clock=clock, hasher=FAST_HASHER)
+    app = create_app(settings, clock=clock, hasher=FAST_HASHER, rng=random.Random(7))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
     app.state.runtime.engine.dispose()

@@ -57,9 +57,13 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
 
 
 def registrant_with_group(
-    client: TestClient, *, language: str = "es", members: list[dict[str, Any]] | None = None
+    client: TestClient,
+    *,
+    language: str = "es",
+    members: list[dict[str, Any]] | None = None,
+    username: str | None = None,
 ) -> dict[str, str]:
-    headers = register(client, language=language)
+    headers = register(client, language=language, username=username)
     response = client.put(
         "/api/v1/me/group", json={"members": members or [member()]}, headers=headers
     )
@@ -87,7 +91,7 @@ def staff(rt: Runtime, role: Role, port: str | None = None) -> dict[str, str]:
         hasher=rt.hasher,
         username=username,
         password=PASSWORD,
-        ttl=dt.timedelta(hours=1),
+        ttl=dt.timedelta(days=30),
     )
     return {"Authorization": f"Bearer {token}"}
 

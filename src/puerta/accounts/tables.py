@@ -65,6 +65,7 @@ class Group(Base):
     @property
     def registered_at(self) -> dt.datetime:
         return EPOCH + dt.timedelta(microseconds=self.registered_us)
+
     members: Mapped[list[GroupMember]] = relationship(
         back_populates="group",
         order_by="GroupMember.position",

@@ -117,8 +117,8 @@ def _slot_for(session: Session, row: Appointment, slots: Slots) -> dt.datetime:
         .where(Appointment.port == row.port, Appointment.service_date == row.service_date)
         .where(Appointment.slot_starts_at.is_not(None), Appointment.freed_at.is_(None))
         .group_by(Appointment.slot_starts_at)
-    ).tuples()
-    persons = {at.astimezone(tz).time(): int(n) for at, n in taken}
+    ).all()
+    persons = {at.astimezone(tz).time(): int(n) for at, n in taken if at is not None}
     start = rules.choose_slot(rules.slot_starts(slots.first, slots.last), persons)
     return dt.datetime.combine(row.service_date, start, tzinfo=tz).astimezone(dt.UTC)
 
@@ -131,7 +131,9 @@ def _new_number(session: Session, rng: random.Random) -> str:
             return number
 
 
-def _check_location(session: Session, row: Appointment, lat: float, lon: float, today: dt.date) -> None:
+def _check_location(
+    session: Session, row: Appointment, lat: float, lon: float, today: dt.date
+) -> None:
     nationalities = session.scalars(
         select(GroupMember.nationality).where(GroupMember.group_id == row.group_id)
     ).all()
@@ -158,7 +160,7 @@ def confirm_offer(
         row.confirmation_number = _new_number(uow.session, rng)
         row.status, row.confirmed_at = AppointmentStatus.CONFIRMED.value, now
         _log(uow.session, row, "appointment_confirmed", now, None, {"port": row.port})
-        _notify(uow.session, row, "appointment_confirmed", now, {
+        notify_group(uow.session, row, "appointment_confirmed", now, {
             "confirmation_number": rules.format_confirmation_number(row.confirmation_number),
             "slot": row.slot_starts_at.astimezone(ZoneInfo(PORTS_BY_SLUG[row.port].timezone))
             .strftime("%H:%M"),
@@ -175,7 +177,7 @@ def _log(
     record(session, at=now, kind=kind, actor_id=actor, subject=f"appointment:{row.id}", data=data)
 
 
-def _notify(
+def notify_group(
     session: Session, row: Appointment, kind: str, now: dt.datetime, extra: dict[str, object]
 ) -> None:
     params = {"port": PORTS_BY_SLUG[row.port].name, "service_date": row.service_date.isoformat()}
@@ -221,8 +223,8 @@ def cancel_by_admin(
         uow.session.flush()
         _log(uow.session, row, "appointment_cancelled", now, actor_id, {"by": "system"})
         _log(uow.session, row, "appeal_opened", now, actor_id, {"appeal": appeal.id})
-        _notify(uow.session, row, "appointment_cancelled", now, {"reason": text})
-        _notify(uow.session, row, "appeal_opened", now, {"appeal": appeal.id})
+        notify_group(uow.session, row, "appointment_cancelled", now, {"reason": text})
+        notify_group(uow.session, row, "appeal_opened", now, {"appeal": appeal.id})
         view = appointment_view(uow.session, row, now)
         uow.commit()
     return view
@@ -264,7 +266,7 @@ def decide_appeal(
             appeal.status = AppealStatus.UPHELD.value
         appeal.decided_at, appeal.decided_by, appeal.decision_note = now, actor_id, text
         _log(uow.session, row, "appeal_decided", now, actor_id, {"decision": appeal.status})
-        _notify(uow.session, row, "appeal_decided", now, {"decision": appeal.status})
+        notify_group(uow.session, row, "appeal_decided", now, {"decision": appeal.status})
         view = appeal_view(appeal)
         uow.commit()
     return view

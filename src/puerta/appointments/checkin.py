@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from puerta.accounts.tables import GroupMember
 from puerta.appointments import rules
-from puerta.appointments.booking import AppointmentView, appointment_view
+from puerta.appointments.booking import AppointmentView, appointment_view, notify_group
 from puerta.appointments.domain import PORTS_BY_SLUG, check_port_slug
 from puerta.appointments.rules import AppointmentStatus
 from puerta.appointments.tables import Appointment
@@ -146,6 +146,7 @@ def mark_no_show(
             uow.session, at=now, kind="no_show", actor_id=officer_id,
             subject=f"appointment:{row.id}", data={"port": row.port},
         )  # fmt: skip
+        notify_group(uow.session, row, "no_show_recorded", now, {})
         view = appointment_view(uow.session, row, now)
         uow.commit()
     return view

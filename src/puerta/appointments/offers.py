@@ -26,7 +26,7 @@ def held_persons(session: Session, service_date: dt.date) -> dict[str, int]:
         select(Appointment.port, func.sum(Appointment.persons))
         .where(Appointment.service_date == service_date, Appointment.freed_at.is_(None))
         .group_by(Appointment.port)
-    ).tuples()
+    ).all()
     return {port: int(total) for port, total in rows}
 
 
@@ -36,7 +36,7 @@ def released_persons(session: Session) -> dict[str, int]:
         select(Appointment.port, func.sum(Appointment.persons))
         .where(Appointment.freed_at.is_not(None), Appointment.released_to_draw.is_(None))
         .group_by(Appointment.port)
-    ).tuples()
+    ).all()
     return {port: int(total) for port, total in rows}
 
 
@@ -62,7 +62,7 @@ def make_offers(
         .join(Account, Account.id == AppointmentRequest.account_id)
         .where(AppointmentRequest.id.in_(list(picks)))
         .order_by(AppointmentRequest.id)
-    ).tuples().all() if picks else []  # fmt: skip
+    ).all() if picks else []  # fmt: skip
     expires = now + dt.timedelta(hours=hours)
     for request_id, group_id, persons, account_id, language in rows:
         port_index, share = picks[request_id]
@@ -100,7 +100,7 @@ def selections_of(session: Session, draw_id: int) -> set[tuple[int, str, str]]:
         select(Appointment.request_id, Appointment.port, Appointment.share).where(
             Appointment.draw_id == draw_id
         )
-    ).tuples()
+    ).all()
     return set(rows)
 
 
@@ -133,4 +133,3 @@ def expire_offers(*, uow: UnitOfWork, clock: Clock) -> int:
 
 def _language(session: Session, account_id: int) -> str:
     return session.scalar(select(Account.language).where(Account.id == account_id)) or "es"
-

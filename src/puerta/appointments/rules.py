@@ -59,7 +59,9 @@ class NotConfirmable(Conflict):
 
 class NotCancellable(Conflict):
     code = "not_cancellable"
-    message = "Only an open offer or a confirmed appointment can be cancelled; this one is {status}."
+    message = (
+        "Only an open offer or a confirmed appointment can be cancelled; this one is {status}."
+    )
 
 
 class AlreadyScheduled(Conflict):
@@ -89,7 +91,10 @@ class NotServiceDate(Conflict):
 
 class NotCheckedInable(Conflict):
     code = "not_confirmed"
-    message = "Only a confirmed appointment can be checked in or marked as a no-show; this one is {status}."
+    message = (
+        "Only a confirmed appointment can be checked in or marked as a no-show; "
+        "this one is {status}."
+    )
 
 
 class ServiceDateNotReached(Conflict):
@@ -152,5 +157,3 @@ def check_reason(reason: str) -> str:
     if not 3 <= len(cleaned) <= 500:
         raise ReasonRequired()
     return cleaned
-
-

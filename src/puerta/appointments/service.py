@@ -19,8 +19,8 @@ from puerta.appointments.tables import Appointment, AppointmentRequest, Capacity
 from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
-from puerta.errors import Conflict, Invalid
 from puerta.draws.commitments import ensure_commitment
+from puerta.errors import Conflict, Invalid
 from puerta.geo import service as geo
 
 
@@ -165,7 +165,7 @@ def _replay(
 
 
 def _check_can_request(uow: UnitOfWork, group_id: int, window: dt.date) -> None:
-    """One request per window; a standing request or a held offer already counts."""
+    """One request per window; a standing request still pending counts as one."""
     req = AppointmentRequest
     live = select(req.id).where(
         req.group_id == group_id,
@@ -176,6 +176,9 @@ def _check_can_request(uow: UnitOfWork, group_id: int, window: dt.date) -> None:
     )
     if uow.session.scalar(live.limit(1)) is not None:
         raise domain.AlreadyRequested()
+
+
+def _check_not_scheduled(uow: UnitOfWork, group_id: int) -> None:
     held = select(Appointment.id).where(
         Appointment.group_id == group_id, Appointment.status.in_([s.value for s in LIVE])
     )
@@ -207,6 +210,7 @@ def make_request(
         group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
         if group is None:
             raise GroupNotFound()
+        _check_not_scheduled(uow, group.id)
         window = schedule.open_window(now)
         if window is None:
             raise domain.WindowClosed(opens_at=schedule.next_opening(now).isoformat())

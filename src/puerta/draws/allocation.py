@@ -95,9 +95,7 @@ def _order_by(keys: npt.NDArray[np.float64] | IntArray, ids: IntArray) -> IntArr
     return order
 
 
-def allocate(
-    entries: Entries, seats: list[int], params: DrawParams, seed: bytes
-) -> Allocation:
+def allocate(entries: Entries, seats: list[int], params: DrawParams, seed: bytes) -> Allocation:
     """Allocate ``seats[port]`` persons per port among ``entries``."""
     pools = [params.pools(s) for s in seats]
     taken = np.zeros(len(entries), dtype=np.bool_)

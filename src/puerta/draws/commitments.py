@@ -13,7 +13,9 @@ from puerta.draws.domain import commit_secret
 from puerta.draws.tables import WindowCommitment
 
 
-def ensure_commitment(session: Session, *, window: dt.date, clock: Clock, rng: random.Random) -> str:
+def ensure_commitment(
+    session: Session, *, window: dt.date, clock: Clock, rng: random.Random
+) -> str:
     """Commit to a fresh secret for ``window`` (once); returns the published hash."""
     existing = session.get(WindowCommitment, window)
     if existing is not None:

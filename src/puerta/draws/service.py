@@ -13,8 +13,8 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from puerta.accounts.tables import Group, epoch_us
-from puerta.appointments.domain import PORTS, RequestStatus, WindowSchedule
 from puerta.appointments import offers
+from puerta.appointments.domain import PORTS, RequestStatus, WindowSchedule
 from puerta.appointments.tables import AppointmentRequest, CapacityPlan
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
@@ -87,19 +87,21 @@ def _entries_query(window: dt.date) -> Select[Any]:
 
 def load_entries(session: Session, window: dt.date, reference_us: int) -> Entries:
     """Every pending request entered in ``window``'s draw, as columns."""
-    rows = session.execute(_entries_query(window)).tuples().all()
+    rows = session.execute(_entries_query(window)).all()
     array = np.array(rows, dtype=np.int64).reshape(-1, 7)
     return packing.from_rows(array, reference_us)
 
 
-def _seats(session: Session, service_date: dt.date, config: DrawConfig) -> dict[str, dict[str, int]]:
+def _seats(
+    session: Session, service_date: dt.date, config: DrawConfig
+) -> dict[str, dict[str, int]]:
     """Per port: planned seats, seats already held that day, seats freed since the last draw."""
     planned = dict(
         session.execute(
             select(CapacityPlan.port, CapacityPlan.seats).where(
                 CapacityPlan.service_date == service_date
             )
-        ).tuples()
+        ).all()
     )
     held = offers.held_persons(session, service_date)
     released = offers.released_persons(session)
@@ -145,7 +147,9 @@ def run_draw(
     return view
 
 
-def _check_can_run(session: Session, window: dt.date, now: dt.datetime, sched: WindowSchedule) -> None:
+def _check_can_run(
+    session: Session, window: dt.date, now: dt.datetime, sched: WindowSchedule
+) -> None:
     if session.get(WindowCommitment, window) is None:
         raise UnknownWindow(window=window.isoformat())
     if now < sched.closes_at(window):
@@ -275,7 +279,6 @@ def verify_draw(*, uow: UnitOfWork, schedule: WindowSchedule, window: dt.date) -
 def latest_window_with_draw(*, uow: UnitOfWork) -> dt.date | None:
     with uow:
         return uow.session.scalar(select(func.max(Draw.window)))
-
 
 
 @dataclass(frozen=True)

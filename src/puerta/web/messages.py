@@ -9,6 +9,7 @@ import puerta
 from puerta import i18n
 from puerta.accounts.domain import GROUP_PROBLEMS
 from puerta.errors import DomainError
+from puerta.notifications.domain import message_ids as notification_messages
 from puerta.web import problems
 
 
@@ -32,5 +33,5 @@ def all_messages() -> list[str]:
     errors: list[type[DomainError]] = [DomainError, *_subclasses(DomainError)]
     ids = [cls.message for cls in errors]
     ids += list(problems.UI_MESSAGES) + list(i18n.REASON_TEXT.values()) + [i18n.OTHER_REASON]
-    ids += list(GROUP_PROBLEMS)
+    ids += list(GROUP_PROBLEMS) + notification_messages()
     return sorted(set(ids))
