@@ -13,7 +13,6 @@ from puerta.accounts.tables import Account
 from puerta.audit.domain import GENESIS, Broken, Reason
 from puerta.audit.service import list_events, record, verify_chain
 from puerta.audit.tables import AuditEvent, AuditHead
-from puerta.db import UnitOfWork
 from puerta.runtime import Runtime
 from tests.factories import family_account
 
@@ -200,17 +199,8 @@ class TestConcurrentAppends:
         def work(worker: int) -> None:
             try:
                 start.wait()
-                for i in range(self.per_thread):
-                    with UnitOfWork(runtime.sessions) as uow:
-                        record(
-                            uow.session,
-                            at=runtime.clock.now(),
-                            kind="checked_in",
-                            actor_id=worker,
-                            subject=f"appointment:{i}",
-                            data={"i": i},
-                        )
-                        uow.commit()
+                for _ in range(self.per_thread):
+                    append(runtime, 1, actor_id=worker)
             except BaseException as error:  # surfaced below: a thread's failure fails the test
                 errors.append(error)
 
@@ -233,38 +223,23 @@ class TestConcurrentAppends:
                 "SQLite admits one writer at a time: the second append waits on the first's "
                 "write lock and then sees its head, so it never loses this race"
             )
-        first = UnitOfWork(runtime.sessions).__enter__()
-        record(
-            first.session,
-            at=runtime.clock.now(),
-            kind="draw_run",
-            actor_id=None,
-            subject="draw:1",
-            data={},
-        )
-        result: list[int] = []
-
-        def second() -> None:
-            with UnitOfWork(runtime.sessions) as uow:
-                result.append(
-                    record(
-                        uow.session,
-                        at=runtime.clock.now(),
-                        kind="draw_run",
-                        actor_id=None,
-                        subject="draw:2",
-                        data={},
-                    )
-                )
-                uow.commit()
-
-        thread = threading.Thread(target=second)
-        thread.start()
-        _wait_until_blocked_on(runtime, "INSERT INTO audit_head")
-        first.commit()
-        first.__exit__(None, None, None)
-        thread.join(timeout=30)
-        assert result == [2]
+        result: list[list[int]] = []
+        with runtime.uow() as first:
+            record(
+                first.session,
+                at=runtime.clock.now(),
+                kind="draw_run",
+                actor_id=None,
+                subject="draw:1",
+                data={},
+            )
+            second = threading.Thread(target=lambda: result.append(append(runtime, 1)))
+            second.start()
+            # The second transaction found no head row and now waits on our uncommitted one.
+            _wait_until_blocked_on(runtime, "INSERT INTO audit_head")
+            first.commit()
+        second.join(timeout=30)
+        assert result == [[2]]
         assert verify_chain(uow=runtime.uow()).ok
 
 

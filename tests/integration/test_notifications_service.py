@@ -237,6 +237,22 @@ class TestDeliverPending:
         stored = row(runtime, note_id)
         assert (stored.status, stored.attempts) == ("pending", 1)
 
+    def test_a_crash_midway_keeps_what_was_already_sent_so_it_is_not_sent_twice(
+        self, runtime: Runtime
+    ) -> None:
+        first, second = (notify(runtime, account(runtime)[0]) for _ in range(2))
+        notifier = FakeNotifier()
+
+        def crash_on_second(**message: Any) -> None:
+            if notifier.sent:
+                raise RuntimeError("a bug in a notifier")
+            FakeNotifier.send(notifier, **message)
+
+        notifier.send = crash_on_second  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError):
+            deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock)
+        assert (row(runtime, first).status, row(runtime, second).status) == ("sent", "pending")
+
     def test_sends_at_most_the_limit_oldest_first(self, runtime: Runtime) -> None:
         accounts = [account(runtime) for _ in range(3)]
         for account_id, _ in accounts:

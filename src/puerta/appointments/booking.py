@@ -151,7 +151,7 @@ def confirm_offer(
     with uow:
         row = _latest(uow.session, account_id)
         status = effective_status(row, now)
-        if status is AppointmentStatus.EXPIRED and row.status == AppointmentStatus.OFFERED:
+        if status is AppointmentStatus.EXPIRED:
             raise rules.OfferExpired(expires_at=row.expires_at.isoformat(timespec="minutes"))
         if status is not AppointmentStatus.OFFERED:
             raise rules.NotConfirmable(status=status.value)

@@ -254,23 +254,22 @@ def verify_draw(*, uow: UnitOfWork, schedule: WindowSchedule, window: dt.date) -
         if draw is None:
             raise NoDraw(window=window.isoformat())
         commitment = uow.session.get(WindowCommitment, window)
-        assert commitment is not None
         stored = uow.session.get(DrawEntries, draw.id)
-        assert stored is not None
+        assert commitment is not None and stored is not None
+        secret, secret_hash = bytes.fromhex(commitment.secret), commitment.secret_hash
         packed = packing.decompress(stored.packed)
         recorded = offers.selections_of(uow.session, draw.id)
-    secret = bytes.fromhex(commitment.secret)
+        params, digest, seed_hex = json.loads(draw.params), draw.entries_digest, draw.seed
     seed = draw_seed(window, packing.digest(packed), secret)
-    params = json.loads(draw.params)
     entries = packing.unpack(packed, epoch_us(schedule.opens_at(window)))
     rules = DrawParams(params["reserve_share"], params["seniority_share"], params["weight"])
     seats = [params["seats"][slug] for slug in SLUGS]
     again = {(r, SLUGS[p], s.value) for r, p, s in allocate(entries, seats, rules, seed).selected}
     return VerifyReport(
         window=window,
-        digest_ok=packing.digest(packed) == draw.entries_digest,
-        commitment_ok=commit_secret(secret) == commitment.secret_hash,
-        seed_ok=seed.hex() == draw.seed,
+        digest_ok=packing.digest(packed) == digest,
+        commitment_ok=commit_secret(secret) == secret_hash,
+        seed_ok=seed.hex() == seed_hex,
         allocation_ok=again == recorded,
         differences=len(again ^ recorded),
     )
@@ -298,10 +297,11 @@ def window_status(*, uow: UnitOfWork, clock: Clock, schedule: WindowSchedule) ->
         window = schedule.next_opening(now).astimezone(schedule.tz).date()
     with uow:
         commitment = uow.session.get(WindowCommitment, window)
+        secret_hash = commitment.secret_hash if commitment else None
     return WindowStatus(
         window=window,
         is_open=schedule.is_open(window, now),
         opens_at=schedule.opens_at(window),
         closes_at=schedule.closes_at(window),
-        secret_hash=commitment.secret_hash if commitment else None,
+        secret_hash=secret_hash,
     )

@@ -1,0 +1,234 @@
+"""Offers after the draw: confirmation, expiry, cancellations, appeals and check-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from puerta.accounts.domain import Member
+from puerta.accounts.service import set_group
+from puerta.appointments import booking, checkin, rules
+from puerta.appointments.domain import AlreadyRequested, OutsideGeofence
+from puerta.appointments.offers import expire_offers
+from puerta.appointments.rules import AppealDecision, AppointmentStatus
+from puerta.clock import FixedClock
+from puerta.notifications.tables import Notification
+from puerta.runtime import Runtime
+from tests.factories import OAXACA
+from tests.integration.helpers import AFTER_CLOSE, confirm, draw, plan, requesting_family
+
+SAN_YSIDRO_MORNING = dt.datetime(2024, 9, 16, 15, 0, tzinfo=dt.UTC)  # 08:00 in Tijuana
+
+
+@pytest.fixture
+def offered(runtime: Runtime, clock: FixedClock) -> int:
+    """A family of two holding an offer at San Ysidro for 16 Sep 2024."""
+    account = requesting_family(runtime, ["san-ysidro"], size=2)
+    clock.set(AFTER_CLOSE)
+    draw(runtime)
+    return account
+
+
+def notified(rt: Runtime, account: int) -> list[str]:
+    with rt.uow() as uow:
+        return list(
+            uow.session.scalars(
+                select(Notification.kind)
+                .where(Notification.account_id == account)
+                .order_by(Notification.id)
+            )
+        )
+
+
+class TestConfirmOffer:
+    def test_gives_a_slot_and_a_readable_number(self, runtime: Runtime, offered: int) -> None:
+        view = confirm(runtime, offered)
+        assert view.status is AppointmentStatus.CONFIRMED
+        assert view.slot_starts_at is not None and view.slot_starts_at.hour == 14  # 07:00 PDT
+        number = (view.confirmation_number or "").replace("-", "")
+        assert len(number) == 8 and set(number) <= set(rules.CONFIRMATION_ALPHABET)
+        assert notified(runtime, offered) == ["offer_made", "appointment_confirmed"]
+
+    def test_spreads_groups_over_the_slots(self, runtime: Runtime, clock: FixedClock) -> None:
+        families = [requesting_family(runtime, ["san-ysidro"], key=f"k{i}") for i in range(3)]
+        clock.set(AFTER_CLOSE)
+        draw(runtime)
+        slots = {confirm(runtime, f).slot_starts_at for f in families}
+        assert len(slots) == 3
+
+    def test_refuses_outside_the_geofence(self, runtime: Runtime, offered: int) -> None:
+        with pytest.raises(OutsideGeofence):
+            booking.confirm_offer(
+                uow=runtime.uow(), clock=runtime.clock, rng=runtime.rng,
+                schedule=runtime.schedule, slots=runtime.slots, account_id=offered, **OAXACA,
+            )  # fmt: skip
+        assert (
+            booking.my_appointment(
+                uow=runtime.uow(), clock=runtime.clock, account_id=offered
+            ).status
+            is AppointmentStatus.OFFERED
+        )
+
+    def test_refuses_after_expiry_even_before_the_job_ran(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        clock.advance(dt.timedelta(hours=23))
+        with pytest.raises(rules.OfferExpired):
+            confirm(runtime, offered)
+        assert expire_offers(uow=runtime.uow(), clock=clock) == 1
+        with pytest.raises(rules.OfferExpired):
+            confirm(runtime, offered)
+        assert notified(runtime, offered)[-1] == "offer_expired"
+
+    def test_a_confirmed_appointment_cannot_be_confirmed_twice(
+        self, runtime: Runtime, offered: int
+    ) -> None:
+        confirm(runtime, offered)
+        with pytest.raises(rules.NotConfirmable):
+            confirm(runtime, offered)
+
+
+class TestGroupWhileScheduled:
+    def test_the_group_is_locked_while_it_holds_seats(self, runtime: Runtime, offered: int) -> None:
+        with pytest.raises(rules.GroupLocked):
+            set_group(
+                uow=runtime.uow(), clock=runtime.clock, account_id=offered,
+                members=[Member("X", "Y", dt.date(2000, 1, 1), "HND", ())],
+            )  # fmt: skip
+
+    def test_a_group_with_an_offer_cannot_request(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        from puerta.appointments.service import make_request
+        from tests.factories import TIJUANA
+
+        clock.advance(dt.timedelta(hours=1))
+        with pytest.raises(rules.AlreadyScheduled):
+            make_request(
+                uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=offered,
+                ports=["laredo"], idempotency_key="again", standing=False, rng=runtime.rng,
+                **TIJUANA,
+            )  # fmt: skip
+        assert AlreadyRequested is not rules.AlreadyScheduled
+
+
+class TestCancellations:
+    def test_a_person_may_give_up_and_the_seats_are_freed(
+        self, runtime: Runtime, offered: int
+    ) -> None:
+        view = booking.cancel_by_person(uow=runtime.uow(), clock=runtime.clock, account_id=offered)
+        assert (view.status, view.cancelled_by) == (AppointmentStatus.CANCELLED, "person")
+        with pytest.raises(rules.NotCancellable):
+            booking.cancel_by_person(uow=runtime.uow(), clock=runtime.clock, account_id=offered)
+
+    def test_the_system_needs_a_reason_and_opens_an_appeal(
+        self, runtime: Runtime, offered: int
+    ) -> None:
+        appointment = confirm(runtime, offered)
+        with pytest.raises(rules.ReasonRequired):
+            booking.cancel_by_admin(
+                uow=runtime.uow(), clock=runtime.clock, appointment_id=appointment.id,
+                reason="  ", actor_id=1,
+            )  # fmt: skip
+        view = booking.cancel_by_admin(
+            uow=runtime.uow(), clock=runtime.clock, appointment_id=appointment.id,
+            reason="Port closed for repairs", actor_id=1,
+        )  # fmt: skip
+        assert view.appeal is not None and view.appeal.status == "open"
+        assert notified(runtime, offered)[-2:] == ["appointment_cancelled", "appeal_opened"]
+
+    def test_reinstating_gives_the_same_appointment_back(
+        self, runtime: Runtime, offered: int
+    ) -> None:
+        appointment = confirm(runtime, offered)
+        cancelled = booking.cancel_by_admin(
+            uow=runtime.uow(), clock=runtime.clock, appointment_id=appointment.id,
+            reason="Suspected duplicate", actor_id=1,
+        )  # fmt: skip
+        assert cancelled.appeal is not None
+        decided = booking.decide_appeal(
+            uow=runtime.uow(), clock=runtime.clock, appeal_id=cancelled.appeal.id,
+            decision=AppealDecision.REINSTATE, note="Not a duplicate", actor_id=1, offer_hours=23,
+        )  # fmt: skip
+        assert decided.status == "reinstated"
+        back = booking.my_appointment(uow=runtime.uow(), clock=runtime.clock, account_id=offered)
+        assert back.status is AppointmentStatus.CONFIRMED
+        assert back.confirmation_number == appointment.confirmation_number
+        with pytest.raises(rules.AppealNotOpen):
+            booking.decide_appeal(
+                uow=runtime.uow(), clock=runtime.clock, appeal_id=cancelled.appeal.id,
+                decision=AppealDecision.UPHOLD, note="again", actor_id=1, offer_hours=23,
+            )  # fmt: skip
+
+    def test_upholding_frees_the_seats_for_the_next_draw(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        appointment = confirm(runtime, offered)
+        cancelled = booking.cancel_by_admin(
+            uow=runtime.uow(), clock=clock, appointment_id=appointment.id,
+            reason="Fraudulent registration", actor_id=1,
+        )  # fmt: skip
+        assert cancelled.appeal is not None
+        booking.decide_appeal(
+            uow=runtime.uow(), clock=clock, appeal_id=cancelled.appeal.id,
+            decision=AppealDecision.UPHOLD, note="Confirmed fraud", actor_id=1, offer_hours=23,
+        )  # fmt: skip
+        plan(runtime, "san-ysidro", 0, dt.date(2024, 9, 17))
+        clock.advance(dt.timedelta(hours=1))
+        requesting_family(runtime, ["san-ysidro"], size=2, key="other")
+        clock.advance(dt.timedelta(days=1))
+        assert draw(runtime, dt.date(2024, 9, 3)).summary["groups_selected"] == 1
+
+    def test_a_passed_service_date_cannot_be_reinstated(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        appointment = confirm(runtime, offered)
+        cancelled = booking.cancel_by_admin(
+            uow=runtime.uow(), clock=clock, appointment_id=appointment.id,
+            reason="Port closed", actor_id=1,
+        )  # fmt: skip
+        assert cancelled.appeal is not None
+        clock.set(dt.datetime(2024, 9, 18, tzinfo=dt.UTC))
+        with pytest.raises(rules.ServiceDatePassed):
+            booking.decide_appeal(
+                uow=runtime.uow(), clock=clock, appeal_id=cancelled.appeal.id,
+                decision=AppealDecision.REINSTATE, note="too late", actor_id=1, offer_hours=23,
+            )  # fmt: skip
+
+
+class TestCheckIn:
+    def test_only_on_the_service_date(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        number = confirm(runtime, offered).confirmation_number or ""
+        with pytest.raises(rules.NotServiceDate):
+            checkin.check_in(
+                uow=runtime.uow(), clock=clock, officer_id=1, officer_port="san-ysidro",
+                confirmation_number=number, birth_date=dt.date(1990, 1, 1),
+            )  # fmt: skip
+        clock.set(SAN_YSIDRO_MORNING)
+        view = checkin.check_in(
+            uow=runtime.uow(), clock=clock, officer_id=1, officer_port="san-ysidro",
+            confirmation_number=f" {number.lower()} ", birth_date=dt.date(1990, 1, 2),
+        )  # fmt: skip
+        assert view.status is AppointmentStatus.CHECKED_IN
+        with pytest.raises(rules.NotCheckedInable):
+            checkin.check_in(
+                uow=runtime.uow(), clock=clock, officer_id=1, officer_port="san-ysidro",
+                confirmation_number=number, birth_date=dt.date(1990, 1, 2),
+            )  # fmt: skip
+
+    def test_the_manifest_lists_who_comes_by_slot(self, runtime: Runtime, offered: int) -> None:
+        confirm(runtime, offered)
+        entries = checkin.manifest(
+            uow=runtime.uow(), port="san-ysidro", service_date=dt.date(2024, 9, 16),
+            officer_port="san-ysidro",
+        )  # fmt: skip
+        assert [len(e.persons) for e in entries] == [2]
+        with pytest.raises(rules.WrongPort):
+            checkin.manifest(
+                uow=runtime.uow(), port="san-ysidro", service_date=dt.date(2024, 9, 16),
+                officer_port="laredo",
+            )  # fmt: skip
