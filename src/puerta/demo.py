@@ -126,5 +126,6 @@ def load_demo(rt: Runtime | None = None) -> Iterator[str]:
     for family in FAMILIES:
         account_id = _ensure_account(rt, family.username, Role.REGISTRANT, None, family.language)
         set_group(uow=rt.uow(), clock=rt.clock, account_id=account_id, members=list(family.members))
-        yield f"registrant {family.username} / {DEMO_PASSWORD} ({len(family.members)} people)"
+        people = "person" if len(family.members) == 1 else "people"
+        yield f"registrant {family.username} / {DEMO_PASSWORD} ({len(family.members)} {people})"
         yield _request(rt, account_id, family)

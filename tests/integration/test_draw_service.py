@@ -41,6 +41,17 @@ class TestRunDraw:
         after = statuses(runtime)
         assert sorted(after[f] for f in families) == ["not_selected", "not_selected", "selected"]
 
+    def test_records_the_draw_and_each_offer_in_the_audit_log(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        from puerta.audit.service import list_events
+
+        requesting_family(runtime, ["laredo"])
+        clock.set(AFTER_CLOSE)
+        draw(runtime)
+        kinds = [e.kind for e in list_events(uow=runtime.uow())]
+        assert kinds == ["request_made", "draw_run", "offer_made"]
+
     def test_running_it_again_returns_the_first_result_and_changes_nothing(
         self, runtime: Runtime, clock: FixedClock
     ) -> None:

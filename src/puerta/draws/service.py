@@ -16,6 +16,7 @@ from puerta.accounts.tables import Group, epoch_us
 from puerta.appointments import offers
 from puerta.appointments.domain import PORTS, RequestStatus, WindowSchedule
 from puerta.appointments.tables import AppointmentRequest, CapacityPlan
+from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
 from puerta.draws import entries as packing
@@ -190,6 +191,11 @@ def _run(
     session.flush()
     session.add(DrawEntries(draw_id=draw.id, packed=packing.compress(packed)))
     offers.release_to(session, draw.id)
+    record(
+        session, at=now, kind="draw_run", actor_id=actor_id, subject=f"draw:{window.isoformat()}",
+        data={"entries": len(entries), "digest": digest, "seed": seed.hex(),
+              "groups_selected": len(allocation.selected)},
+    )  # fmt: skip
     offers.make_offers(session, draw, allocation, now=now, hours=config.offer_hours)
     _close_requests(session, window, [r for r, _, _ in allocation.selected])
     return draw
