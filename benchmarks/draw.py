@@ -35,7 +35,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -137,7 +137,9 @@ def earlier_windows(rng: np.random.Generator, registered: np.ndarray) -> np.ndar
     return -(1 + (rng.random(len(days)) * latest).astype(np.int64))
 
 
-def pending_requests(rng: np.random.Generator, group: np.ndarray, registered: np.ndarray) -> Requests:
+def pending_requests(
+    rng: np.random.Generator, group: np.ndarray, registered: np.ndarray
+) -> Requests:
     """One pending request per group: most in WINDOW, EARLIER_SHARE standing from before."""
     n = len(group)
     earlier = rng.random(n) < EARLIER_SHARE
@@ -147,7 +149,9 @@ def pending_requests(rng: np.random.Generator, group: np.ndarray, registered: np
     return Requests(group, window, port_choices(rng, n), status, standing)
 
 
-def past_request(rng: np.random.Generator, group: np.ndarray, window: np.ndarray, status: str) -> Requests:
+def past_request(
+    rng: np.random.Generator, group: np.ndarray, window: np.ndarray, status: str
+) -> Requests:
     n = len(group)
     standing = np.full(n, status == "selected")
     return Requests(group, window, port_choices(rng, n), np.full(n, status, dtype=object), standing)
@@ -238,8 +242,10 @@ def request_rows(people: Population) -> Iterator[tuple[Any, ...]]:
     names = np.array([*SLUGS, None], dtype=object)  # index -1 is None
     ports = [names[rows.ports[:, k]].tolist() for k in range(3)]
     days = {d: (WINDOW + dt.timedelta(days=d)).isoformat() for d in range(-EARLIER_DAYS, 1)}
-    columns = ((rows.group + 1).tolist(), [days[d] for d in rows.window.tolist()], *ports,
-               rows.status.tolist(), rows.standing.astype(int).tolist(), stamps(people.created))  # fmt: skip
+    windows = [days[d] for d in rows.window.tolist()]
+    standing = rows.standing.astype(int).tolist()
+    columns = ((rows.group + 1).tolist(), windows, *ports, rows.status.tolist(), standing,
+               stamps(people.created))  # fmt: skip
     for i, (group, window, p1, p2, p3, status, standing, at) in enumerate(
         zip(*columns, strict=True), start=1
     ):
@@ -341,16 +347,13 @@ def run_draw(uow: UnitOfWork) -> service.DrawView:
     )
 
 
-def draw_times(master: Path, repeats: int) -> tuple[list[float], service.DrawView]:
-    times, view = [], None
-    for _ in range(repeats):
-        with database_copy(master) as uow:
-            start = time.perf_counter()
-            view = run_draw(uow)
-            times.append(time.perf_counter() - start)
-            assert view.created
-    assert view is not None
-    return times, view
+def one_draw(master: Path) -> tuple[float, service.DrawView]:
+    with database_copy(master) as uow:
+        start = time.perf_counter()
+        view = run_draw(uow)
+        elapsed = time.perf_counter() - start
+    assert view.created
+    return elapsed, view
 
 
 # The steps of service._run, as (label, module, attribute); what is left is "other".
@@ -435,3 +438,188 @@ def max_rss_mib() -> float:
 
 def children_max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+# --- the run and its report -------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    requests: int
+    build_s: float = 0.0
+    db_mib: float = 0.0
+    select_s: list[float] = field(default_factory=list)
+    draw_s: list[float] = field(default_factory=list)
+    view: service.DrawView | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+    staged_total_s: float = 0.0
+    verify_s: float = 0.0
+    verify_ok: bool = False
+    traced_mib: float = 0.0
+    rss_start_mib: float = 0.0
+    rss_draws_mib: float = 0.0
+    rss_end_mib: float = 0.0
+    build_rss_mib: float = 0.0
+    allocate_s: dict[str, list[float]] = field(default_factory=dict)
+
+
+def measure(master: Path, results: Results, repeats: int) -> None:
+    for _ in range(DRAW_REPEATS):
+        results.select_s.append(bare_select(master))
+        elapsed, results.view = one_draw(master)
+        results.draw_s.append(elapsed)
+    results.rss_draws_mib = max_rss_mib()
+    results.stages, results.staged_total_s = stage_times(master)
+    results.verify_s, results.verify_ok = verify(master)
+    results.traced_mib = traced_peak(master) / 2**20
+    results.allocate_s = allocation_times(master, repeats)
+    results.rss_end_mib = max_rss_mib()
+
+
+def run(requests: int, repeats: int) -> Results:
+    results = Results(requests=requests, rss_start_mib=max_rss_mib())
+    with tempfile.TemporaryDirectory(prefix="puerta-draw-bench-") as tmp:
+        master = Path(tmp) / "draw.db"
+        print(f"building {requests:,} pending requests in {master} ...", flush=True)
+        results.build_s = build_apart(master, requests)
+        results.build_rss_mib = children_max_rss_mib()
+        results.db_mib = master.stat().st_size / 2**20
+        print(f"built in {results.build_s:.1f} s ({results.db_mib:,.0f} MiB); measuring ...")
+        measure(master, results, repeats)
+    return results
+
+
+def machine() -> str:
+    """CPU model, core count and library versions, for the record."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            model = next(
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            )
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"numpy {np.__version__}, SQLAlchemy {sqlalchemy.__version__}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def verdict(seconds: float, target: float) -> str:
+    return f"{'pass' if seconds <= target else 'FAIL'} (target {target:g} s)"
+
+
+def timing_rows(r: Results) -> list[str]:
+    argsort = r.allocate_s["baseline: np.argsort of as many floats"]
+    alloc = r.allocate_s["allocate"]
+    select, draw = min(r.select_s), min(r.draw_s)
+    rows = [
+        ("baseline: np.argsort of as many floats", argsort, min(argsort), ""),
+        ("allocate (the allocation alone)", alloc, min(argsort),
+         verdict(min(alloc), TARGET_ALLOCATE_S)),
+        ("baseline: sqlite3 SELECT of the entry rows", r.select_s, select, ""),
+        ("run_draw (reads, allocation, writes, commit)", r.draw_s, select,
+         verdict(draw, TARGET_DRAW_S)),
+    ]  # fmt: skip
+    return [
+        f"| {label} | {min(t):.3f} | {statistics.median(t):.3f} | {min(t) / base:.2f} | {mark} |"
+        for label, t, base, mark in rows
+    ]
+
+
+def stage_rows(r: Results) -> list[str]:
+    other = r.staged_total_s - sum(r.stages.values())
+    rows = [*r.stages.items(), ("other (checks, view, flushes)", other)]
+    return [
+        f"| {label} | {seconds:.3f} | {seconds / r.staged_total_s:.0%} |" for label, seconds in rows
+    ] + [f"| total (this instrumented run) | {r.staged_total_s:.3f} | 100% |"]
+
+
+def population_line(r: Results) -> str:
+    assert r.view is not None
+    summary = r.view.summary
+    return (
+        f"Population: {r.requests:,} pending requests ({summary['persons_entered']:,} persons; "
+        f"groups of 1 to 12, mean {summary['persons_entered'] / r.requests:.2f}; 1 to 3 ports, "
+        f"first choices in proportion to the default seats), {EARLIER_SHARE:.0%} of them "
+        f"standing from the previous {EARLIER_DAYS} windows, {STANDING_SHARE:.0%} of this "
+        f"window's standing, {VULNERABLE_SHARE:.0%} of groups with an approved exception, "
+        f"registrations spread over {REGISTRATION_DAYS} days; plus "
+        f"{int(r.requests * PAST_SHARE * 2.2):,} past requests (selected, not selected, "
+        "withdrawn) the draw must leave out. "
+        f"Built in {r.build_s:.1f} s in a child process (not counted; its ru_maxrss "
+        f"{r.build_rss_mib:,.0f} MiB), a {r.db_mib:,.0f} MiB SQLite file in a temporary "
+        f"directory. Seats: the default {sum(DEFAULT_PORT_SEATS.values()):,} a day. "
+        f"The draw selected {summary['groups_selected']:,} groups "
+        f"({summary['persons_selected']:,} persons); `verify_draw` re-ran it in "
+        f"{r.verify_s:.2f} s: {'all matched' if r.verify_ok else 'MISMATCH'}."
+    )
+
+
+def render(r: Results, repeats: int) -> str:
+    """The "## Draw" section of BENCHMARKS.md."""
+    return "\n".join(
+        [
+            "## Draw",
+            "",
+            f"Measured {dt.date.today().isoformat()} on {machine()}.",
+            "",
+            f"Command: `{COMMAND}`" + ("" if r.requests == DEFAULT_REQUESTS
+                                       else f" `--requests {r.requests}`"),
+            "",
+            population_line(r),
+            "",
+            f"Best and median of {repeats} interleaved rounds (allocation) and of "
+            f"{DRAW_REPEATS} draws, each on a fresh copy of the database file (warm in the OS "
+            "cache). Ratio = time / the baseline above it, measured in the same run.",
+            "",
+            "| what | best (s) | median (s) | ratio to baseline | target |",
+            "|---|---:|---:|---:|---|",
+            *timing_rows(r),
+            "",
+            "Where one more `run_draw` spends its time (timers wrapped around the service's "
+            "steps):",
+            "",
+            "| stage | s | share |",
+            "|---|---:|---:|",
+            *stage_rows(r),
+            "",
+            f"Memory: tracemalloc peak over one `run_draw` {r.traced_mib:,.0f} MiB (Python "
+            "objects and numpy buffers only). ru_maxrss of the measuring process (everything: "
+            f"interpreter, libraries, SQLite's page cache): {r.rss_start_mib:,.0f} MiB at "
+            f"start, {r.rss_draws_mib:,.0f} MiB after the draws, {r.rss_end_mib:,.0f} MiB at "
+            "the end (after the allocation rounds).",
+            "",
+        ]
+    )  # fmt: skip
+
+
+def write_section(section: str, path: Path = REPORT) -> None:
+    """Replace the "## Draw" section of the report, keeping every other section."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start = text.find("\n## Draw\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[: start + 1] + section + ("" if end < 0 else "\n" + text[end + 1 :])
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS)
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="allocation rounds")
+    parser.add_argument("--no-report", action="store_true", help="do not touch BENCHMARKS.md")
+    args = parser.parse_args()
+    results = run(args.requests, args.repeats)
+    section = render(results, args.repeats)
+    print(section)
+    if args.requests == DEFAULT_REQUESTS and not args.no_report:
+        write_section(section)
+        print(f"(wrote the Draw section of {REPORT})")
+
+
+if __name__ == "__main__":
+    main()

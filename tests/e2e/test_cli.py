@@ -124,3 +124,41 @@ class TestDbUpgrade:
             inspect(engine).get_table_names()
         )
         engine.dispose()
+
+
+@pytest.mark.usefixtures("cli_env")
+class TestDrawAndJobs:
+    def test_runs_verifies_and_audits_a_draw(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert runner.invoke(app, ["demo"]).exit_code == 0
+        assert runner.invoke(app, ["draw", "run", "--window", "2024-09-02"]).exit_code == 2
+        monkeypatch.setenv("PUERTA_NOW", "2024-09-03T11:30:00-05:00")
+        get_settings.cache_clear()
+        ran = runner.invoke(app, ["draw", "run", "--window", "2024-09-02"])
+        assert ran.exit_code == 0, ran.output
+        record = json.loads(ran.stdout)
+        assert record["entries"] == 3 and "secret" not in record
+        verified = runner.invoke(app, ["draw", "verify", "--window", "2024-09-02"])
+        assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
+        ticked = json.loads(runner.invoke(app, ["jobs", "tick"]).stdout)
+        assert ticked["notifications_sent"] == 3
+        audited = runner.invoke(app, ["audit", "verify"])
+        assert audited.exit_code == 0 and json.loads(audited.stdout)["ok"] is True
+
+    def test_draw_errors_exit_2_with_their_code(self) -> None:
+        result = runner.invoke(app, ["draw", "verify", "--window", "2024-01-01"])
+        assert result.exit_code == 2 and "no_draw" in result.stderr
+
+    def test_changes_a_role_and_audits_it(self) -> None:
+        created = runner.invoke(
+            app,
+            ["users", "create", "--username", "cw@ngo.example", "--password", "long enough",
+             "--role", "caseworker"],
+        )  # fmt: skip
+        assert created.exit_code == 0
+        changed = runner.invoke(
+            app, ["users", "role", "--username", "cw@ngo.example", "--role", "officer",
+                  "--port", "nogales"],
+        )  # fmt: skip
+        assert changed.exit_code == 0 and json.loads(changed.stdout)["port"] == "nogales"
+        unknown = runner.invoke(app, ["users", "role", "--username", "x@y.org", "--role", "admin"])
+        assert unknown.exit_code == 2 and "not_found" in unknown.stderr

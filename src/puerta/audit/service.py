@@ -70,8 +70,10 @@ def _advance_head(session: Session) -> Head:
 
 
 def _create_head(session: Session) -> None:
+    # Begun outside the try: it flushes the caller's pending rows, whose errors are theirs.
+    savepoint = session.begin_nested()
     try:
-        with session.begin_nested():
+        with savepoint:
             session.add(AuditHead(id=HEAD_ID, seq=0, last_hash=GENESIS))
     except IntegrityError:
         # Another transaction created the head first and has committed it (that is what
@@ -86,6 +88,8 @@ def verify_chain(*, uow: UnitOfWork, chunk_size: int = CHUNK_SIZE) -> VerifyRepo
         chain = Chain()
         upto = max(recorded.seq, last.seq)
         broken = _walk(uow.session, chain, upto=upto, chunk_size=chunk_size)
+        if broken is None:
+            broken = chain.ends_at(recorded)
     head_matches = recorded == last
     return VerifyReport(
         ok=broken is None and head_matches,
