@@ -273,16 +273,31 @@ INSERTS = {
 }
 
 
+def insert_population(db: sqlite3.Connection, people: Population) -> None:
+    """Bulk inserts, with the named indexes built after the rows (much faster than during)."""
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-500000")  # KiB
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({', '.join('?' * len(INSERTS))})",
+        list(INSERTS),
+    ).fetchall()
+    for name, _ in indexes:
+        db.execute(f'DROP INDEX "{name}"')
+    for sql, rows in INSERTS.values():
+        db.executemany(sql, rows(people))
+    for _, sql in indexes:
+        db.execute(sql)
+    db.commit()
+
+
 def build(path: Path, requests: int) -> None:
     """The schema, the population and the window's commitment, in a WAL-mode file."""
     engine = sqlalchemy.create_engine(f"sqlite:///{path}")
     metadata.create_all(engine)
-    people = population(requests)
     with contextlib.closing(sqlite3.connect(path)) as db:
-        db.execute("PRAGMA synchronous=OFF")
-        for sql, rows in INSERTS.values():
-            db.executemany(sql, rows(people))
-        db.commit()
+        insert_population(db, population(requests))
     with session_factory(engine)() as session:
         clock = FixedClock(SCHEDULE.opens_at(WINDOW))
         ensure_commitment(session, window=WINDOW, clock=clock, rng=random.Random(SEED))

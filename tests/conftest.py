@@ -3,6 +3,7 @@ clock, a fast password hasher, the app and an HTTP client."""
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import random
@@ -30,8 +31,12 @@ _pg_engines: dict[str, Engine] = {}
 
 
 def _postgres_url(worker: str) -> str:
-    """One schema per xdist worker, created once, emptied between tests."""
-    schema = f"puerta_test_{worker}"
+    """One schema per test process, created once, emptied between tests.
+
+    The process id keeps two test runs on one database (a developer's and a helper's, say)
+    out of each other's tables; the schema is dropped when the process ends.
+    """
+    schema = f"puerta_test_{worker}_{os.getpid()}"
     if worker not in _pg_engines:
         admin = make_engine(PG_URL)
         with admin.begin() as conn:
@@ -41,11 +46,20 @@ def _postgres_url(worker: str) -> str:
         engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
         Base.metadata.create_all(engine)
         _pg_engines[worker] = engine
+        atexit.register(_drop_schema, engine, schema)
     engine = _pg_engines[worker]
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     return PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(engine: Engine, schema: str) -> None:
+    engine.dispose()
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
