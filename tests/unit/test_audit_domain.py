@@ -28,7 +28,7 @@ drafts = st.builds(
     at=st.integers(0, 10**12).map(lambda us: START + dt.timedelta(microseconds=us)),
     kind=st.sampled_from(list(EventKind)),
     actor_id=st.none() | st.integers(1, 10**6),
-    subject=st.from_regex(r"\A(request|draw|account):[0-9]{1,9}\Z"),
+    subject=st.builds("{}:{}".format, st.sampled_from(["request", "draw"]), st.integers(1, 10**9)),
     data=datas,
 )
 
@@ -47,6 +47,7 @@ def head_of(events: list[Event]) -> Head:
 
 
 chains = st.lists(drafts, min_size=1, max_size=12).map(chain_of)
+long_chains = st.lists(drafts, min_size=2, max_size=12).map(chain_of)
 
 
 def tampered(event: Event, field: str) -> Event:
@@ -162,7 +163,7 @@ class TestFirstBroken:
             index + 1, expected.get(field, Reason.HASH_MISMATCH)
         )
 
-    @given(chains.filter(lambda events: len(events) >= 2), st.data())
+    @given(long_chains, st.data())
     def test_a_deleted_event_is_reported_as_a_gap_at_its_seq(
         self, events: list[Event], data: st.DataObject
     ) -> None:
@@ -171,7 +172,7 @@ class TestFirstBroken:
         del events[index]
         assert domain.first_broken(events, head=head) == Broken(index + 1, Reason.GAP)
 
-    @given(chains.filter(lambda events: len(events) >= 2), st.data())
+    @given(long_chains, st.data())
     def test_a_truncated_tail_is_a_gap_after_the_last_event_left(
         self, events: list[Event], data: st.DataObject
     ) -> None:
@@ -179,7 +180,7 @@ class TestFirstBroken:
         kept = data.draw(st.integers(0, len(events) - 1))
         assert domain.first_broken(events[:kept], head=head) == Broken(kept + 1, Reason.GAP)
 
-    @given(chains.filter(lambda events: len(events) >= 2), st.data())
+    @given(long_chains, st.data())
     def test_reordered_events_break_at_the_first_moved_seq(
         self, events: list[Event], data: st.DataObject
     ) -> None:
@@ -188,7 +189,7 @@ class TestFirstBroken:
         events[i], events[j] = events[j], events[i]
         assert domain.first_broken(events, head=head_of(events)) == Broken(i + 1, Reason.GAP)
 
-    @given(chains.filter(lambda events: len(events) >= 2), st.data())
+    @given(long_chains, st.data())
     def test_reordered_events_renumbered_to_hide_it_still_break_at_the_first_moved_seq(
         self, events: list[Event], data: st.DataObject
     ) -> None:
