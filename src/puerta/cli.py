@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from puerta.accounts.domain import Role
 from puerta.errors import DomainError
 
 app = typer.Typer(help="puerta: appointments at U.S. ports of entry.", no_args_is_help=True)
@@ -86,19 +87,15 @@ def demo() -> None:
 def users_create(
     username: Annotated[str, typer.Option(help="E-mail or phone number.")],
     password: Annotated[str, typer.Option(help="At least 8 characters.")],
-    role: Annotated[str, typer.Option(help="registrant, caseworker, officer or admin.")],
+    role: Annotated[Role, typer.Option(help="The account's role.")],
     port: Annotated[str | None, typer.Option(help="An officer's port (slug).")] = None,
     language: Annotated[str, typer.Option(help="Language of the account.")] = "es",
 ) -> None:
     """Create a staff account with a role."""
-    from puerta.accounts.domain import Role
     from puerta.accounts.service import create_account
     from puerta.i18n import available_languages
     from puerta.runtime import cli_runtime
 
-    if role not in {r.value for r in Role}:
-        typer.echo(f"error: unknown role {role!r}; use one of {[r.value for r in Role]}", err=True)
-        raise typer.Exit(2)
     rt = cli_runtime()
     try:
         view = create_account(
@@ -109,7 +106,7 @@ def users_create(
             password=password,
             language=language,
             languages=available_languages(),
-            role=Role(role),
+            role=role,
             port=port,
         )
     except DomainError as error:
@@ -120,20 +117,16 @@ def users_create(
 @users_app.command("role")
 def users_role(
     username: Annotated[str, typer.Option(help="E-mail or phone number.")],
-    role: Annotated[str, typer.Option(help="registrant, caseworker, officer or admin.")],
+    role: Annotated[Role, typer.Option(help="The account's role.")],
     port: Annotated[str | None, typer.Option(help="An officer's port (slug).")] = None,
 ) -> None:
     """Change an account's role (recorded in the audit log)."""
-    from puerta.accounts.domain import Role
     from puerta.accounts.service import set_role
     from puerta.runtime import cli_runtime
 
-    if role not in {r.value for r in Role}:
-        typer.echo(f"error: unknown role {role!r}; use one of {[r.value for r in Role]}", err=True)
-        raise typer.Exit(2)
     rt = cli_runtime()
     try:
-        view = set_role(uow=rt.uow(), clock=rt.clock, username=username, role=Role(role), port=port)
+        view = set_role(uow=rt.uow(), clock=rt.clock, username=username, role=role, port=port)
     except DomainError as error:
         raise _fail(error) from None
     _echo_json(dataclasses.asdict(view))
