@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,39 +51,65 @@ ROLES = (
     "admin",
 )
 
-# One column per role, in the order of ROLES. "registrant" owns the resource a path names;
-# "other_registrant" is a second registrant acting on it (on their own account for /me).
-# "officer" works at the port concerned (san-ysidro), "officer_other_port" at laredo.
+# One column per role, in the order of ROLES (anon, reg, other, off, off2, case, admin).
+# "registrant" owns the resource a path names; "other_registrant" is a second registrant acting
+# on it (on their own account for /me). "officer" works at the port concerned (san-ysidro),
+# "officer_other_port" at another (laredo).
 # fmt: off
 ACCESS: dict[Route, tuple[Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]] = {
-    #                                                   anonymous registrant other  officer other_port caseworker admin
-    ("POST", "/api/v1/accounts"):                          (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
-    ("POST", "/api/v1/auth/token"):                        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
-    ("POST", "/api/v1/auth/logout"):                       (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
-    ("GET", "/api/v1/me"):                                 (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
-    ("PUT", "/api/v1/me/group"):                           (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("GET", "/api/v1/me/group"):                           (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("GET", "/api/v1/ports"):                              (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
-    ("PUT", "/api/v1/ports/{slug}/capacity/{date}"):       (401,   403,   403,   403,   403,   403,   ALLOW),
-    ("POST", "/api/v1/requests"):                          (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("GET", "/api/v1/requests/current"):                   (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("DELETE", "/api/v1/requests/current"):                (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("POST", "/api/v1/draws"):                             (401,   403,   403,   403,   403,   403,   ALLOW),
-    ("GET", "/api/v1/draws/{window}"):                     (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
-    ("GET", "/api/v1/windows/current"):                    (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
-    ("GET", "/api/v1/me/appointment"):                     (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("POST", "/api/v1/me/appointment/confirm"):            (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("POST", "/api/v1/me/appointment/cancel"):             (401,   ALLOW, ALLOW, 403,   403,   403,   403),
-    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): (401, 403,  403,   403,   403,   403,   ALLOW),
-    ("GET", "/api/v1/appeals"):                            (401,   ALLOW, ALLOW, 403,   403,   403,   ALLOW),
-    ("POST", "/api/v1/appeals/{appeal_id}/decision"):      (401,   403,   403,   403,   403,   403,   ALLOW),
-    ("GET", "/api/v1/ports/{slug}/manifest/{date}"):       (401,   403,   403,   ALLOW, 403,   403,   ALLOW),
-    ("POST", "/api/v1/checkins"):                          (401,   403,   403,   ALLOW, 403,   403,   403),
-    ("POST", "/api/v1/appointments/{appointment_id}/no-show"): (401, 403, 403,   ALLOW, 403,   403,   403),
-    ("GET", "/api/v1/geofence/check"):                     (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        #anon   reg    other  off    off2   case   admin
+    ("POST", "/api/v1/accounts"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("POST", "/api/v1/auth/token"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("POST", "/api/v1/auth/logout"):
+        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/me"):
+        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("PUT", "/api/v1/me/group"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("GET", "/api/v1/me/group"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("GET", "/api/v1/ports"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("PUT", "/api/v1/ports/{slug}/capacity/{date}"):
+        (401,   403,   403,   403,   403,   403,   ALLOW),
+    ("POST", "/api/v1/requests"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("GET", "/api/v1/requests/current"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("DELETE", "/api/v1/requests/current"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("POST", "/api/v1/draws"):
+        (401,   403,   403,   403,   403,   403,   ALLOW),
+    ("GET", "/api/v1/draws/{window}"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/windows/current"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/me/appointment"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("POST", "/api/v1/me/appointment/confirm"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("POST", "/api/v1/me/appointment/cancel"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"):
+        (401,   403,   403,   403,   403,   403,   ALLOW),
+    ("GET", "/api/v1/appeals"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   ALLOW),
+    ("POST", "/api/v1/appeals/{appeal_id}/decision"):
+        (401,   403,   403,   403,   403,   403,   ALLOW),
+    ("GET", "/api/v1/ports/{slug}/manifest/{date}"):
+        (401,   403,   403,   ALLOW, 403,   403,   ALLOW),
+    ("POST", "/api/v1/checkins"):
+        (401,   403,   403,   ALLOW, 403,   403,   403),
+    ("POST", "/api/v1/appointments/{appointment_id}/no-show"):
+        (401,   403,   403,   ALLOW, 403,   403,   403),
+    ("GET", "/api/v1/geofence/check"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
 }
 # fmt: on
 
+V1 = "/api/v1"
 CDT = dt.timezone(dt.timedelta(hours=-5))
 PDT = dt.timezone(dt.timedelta(hours=-7))
 WINDOW = dt.date(2024, 9, 2)
@@ -207,9 +234,10 @@ def _confirm(rt: Runtime, clock: FixedClock, account_id: int, confirm: bool) -> 
     return Held(view.id, view.confirmation_number)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('access') / 'puerta.db'}"
+@contextmanager
+def open_world(directory: Path) -> Iterator[World]:
+    """The app on a fresh SQLite file in ``directory``, with the world built in it."""
+    url = f"sqlite:///{directory / 'puerta.db'}"
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     engine.dispose()
@@ -221,6 +249,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _build(app.state.runtime, clock, world)
         yield world
     app.state.runtime.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with open_world(tmp_path_factory.mktemp("access")) as built:
+        yield built
 
 
 @dataclass(frozen=True)
@@ -244,10 +278,9 @@ def _own_holder(role: str, holder: str) -> str | None:
 def _checkin(w: World, role: str) -> Call:
     number = w.held["checkin_target"].confirmation_number
     body = {"confirmation_number": number, "birth_date": BIRTH_DATE.isoformat()}
-    return Call("/api/v1/checkins", json=body, at=SERVICE_MORNING)
+    return Call(f"{V1}/checkins", json=body, at=SERVICE_MORNING)
 
 
-V1 = "/api/v1"
 CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("POST", "/api/v1/accounts"): lambda w, role: Call(
         f"{V1}/accounts", json={"username": phone(), "password": PASSWORD, "language": "es"}
@@ -323,6 +356,16 @@ def registered_routes(app: FastAPI) -> set[Route]:
     return routes
 
 
+def send(world: World, route: Route, role: str) -> Response:
+    """Make the route's call as ``role``, with the clock where the call wants it."""
+    call = CALLS[route](world, role)
+    world.clock.set(call.at)
+    headers = world.auth(call.actor or role) | call.headers
+    return world.client.request(
+        route[0], call.path, json=call.json, data=call.data, headers=headers
+    )
+
+
 def outcome(response: Response) -> Outcome:
     """What the response says about authorization; anything else than that fails the case."""
     status = response.status_code
@@ -338,8 +381,11 @@ def outcome(response: Response) -> Outcome:
     return ALLOW
 
 
-CASES = [pytest.param(route, role, id=f"{route[0]} {route[1]} as {role}") for route in ACCESS
-         for role in ROLES]  # fmt: skip
+CASES = [
+    pytest.param(route, role, id=f"{route[0]} {route[1]} as {role}")
+    for route in ACCESS
+    for role in ROLES
+]
 
 
 class TestAccessMatrix:
@@ -354,12 +400,7 @@ class TestAccessMatrix:
     def test_each_role_gets_exactly_the_access_the_table_gives(
         self, world: World, route: Route, role: str
     ) -> None:
-        call = CALLS[route](world, role)
-        world.clock.set(call.at)
-        headers = world.auth(call.actor or role) | call.headers
-        response = world.client.request(
-            route[0], call.path, json=call.json, data=call.data, headers=headers
-        )
+        response = send(world, route, role)
         expected = ACCESS[route][ROLES.index(role)]
         assert outcome(response) == expected, f"{response.status_code} {response.text}"
 

@@ -98,6 +98,20 @@ class TestGroupWhileScheduled:
                 members=[Member("X", "Y", dt.date(2000, 1, 1), "HND", ())],
             )  # fmt: skip
 
+    def test_the_group_stays_locked_while_a_cancellation_is_under_appeal(
+        self, runtime: Runtime, offered: int
+    ) -> None:
+        appointment = confirm(runtime, offered)
+        booking.cancel_by_admin(
+            uow=runtime.uow(), clock=runtime.clock, appointment_id=appointment.id,
+            reason="Port closed", actor_id=1,
+        )  # fmt: skip
+        with pytest.raises(rules.GroupLocked):
+            set_group(
+                uow=runtime.uow(), clock=runtime.clock, account_id=offered,
+                members=[Member("X", "Y", dt.date(2000, 1, 1), "HND", ())],
+            )  # fmt: skip
+
     def test_a_group_with_an_offer_cannot_request(
         self, runtime: Runtime, offered: int, clock: FixedClock
     ) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from puerta.accounts import domain
 from puerta.accounts.domain import Member, Role
@@ -265,8 +265,13 @@ def set_group(
 
 def _holds_seats(uow: UnitOfWork, group_id: int) -> bool:
     # Seats were allocated for these persons; changing them would split or overfill a slot.
+    # A cancellation under appeal still holds its seats until the appeal is decided.
     held = select(Appointment.id).where(
-        Appointment.group_id == group_id, Appointment.status.in_([s.value for s in LIVE])
+        Appointment.group_id == group_id,
+        or_(
+            Appointment.status.in_([s.value for s in LIVE]),
+            and_(Appointment.status == "cancelled", Appointment.freed_at.is_(None)),
+        ),
     )
     return uow.session.scalar(held.limit(1)) is not None
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from puerta import i18n
@@ -26,6 +28,44 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 VALIDATION_MESSAGE = "The information sent is not valid. Please check the marked fields."
 FIELD_MESSAGE = "This field is missing or not valid."
 SERVER_MESSAGE = "Something went wrong on our side. Nothing was saved; please try again."
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["body.location.lat"])
+    type: str = Field(examples=["missing"])
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the shape of every error response."""
+
+    type: str = Field(examples=["/problems/window_closed"])
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong, in the caller's language.")
+    code: str = Field(description="Stable machine code.", examples=["window_closed"])
+    instance: str
+    errors: list[FieldError] | None = Field(
+        default=None, description="With `invalid_request`: the fields at fault."
+    )
+
+
+# The statuses any operation may answer with problem details (README, "Error codes").
+PROBLEM_RESPONSES: dict[str, str] = {
+    "400": "The body could not be read",
+    "401": "Not logged in, or the session has ended",
+    "403": "The account's role or port does not allow this",
+    "404": "Not found",
+    "409": "In conflict with the current state",
+    "422": "Not valid (with `invalid_request`, the fields at fault are in `errors`)",
+}
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+
+def _is_fastapi_422(response: dict[str, Any] | None) -> bool:
+    """FastAPI's own 422 (HTTPValidationError), which puerta never sends."""
+    media = (response or {}).get("content", {}).get("application/json", {})
+    return bool(media.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"})
 
 
 def problem(request: Request, status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
@@ -78,11 +118,44 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 500, "server_error", detail)
 
 
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document ``PROBLEM_RESPONSES`` on every operation, replacing FastAPI's default 422."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    definition = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(definition.pop("$defs", {}), Problem=definition)
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path in schema.get("paths", {}).values():
+        for method, operation in path.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if _is_fastapi_422(responses.get("422")):
+                del responses["422"]
+            for status, description in PROBLEM_RESPONSES.items():
+                responses.setdefault(status, {"description": description, "content": content})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    return schema
+
+
+def _documented_openapi(
+    app: FastAPI, generate: Callable[[], dict[str, Any]]
+) -> Callable[[], dict[str, Any]]:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(generate())
+        return app.openapi_schema
+
+    return openapi
+
+
 def install(app: FastAPI) -> None:
+    """Answer every error with problem details, and say so in the OpenAPI schema."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _server_error)
+    app.openapi = _documented_openapi(app, app.openapi)  # type: ignore[method-assign]
 
 
 UI_MESSAGES = (

@@ -15,7 +15,7 @@ from puerta.appointments.schemas import (
     CancelBody,
     ConfirmBody,
 )
-from puerta.web.deps import Admin, CurrentAccount, Registrant, RuntimeDep, requires
+from puerta.web.deps import Admin, CurrentAccount, Registrant, RowId, RuntimeDep, requires
 
 router = APIRouter(tags=["appointments"])
 
@@ -56,7 +56,7 @@ def cancel_mine(account: Registrant, runtime: RuntimeDep) -> AppointmentRead:
 
 @router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentRead)
 def cancel(
-    appointment_id: int, body: CancelBody, account: Admin, runtime: RuntimeDep
+    appointment_id: RowId, body: CancelBody, account: Admin, runtime: RuntimeDep
 ) -> AppointmentRead:
     """Cancel an appointment with a reason; the group is told and an appeal opens."""
     view = booking.cancel_by_admin(
@@ -79,7 +79,7 @@ def appeals(
 
 @router.post("/appeals/{appeal_id}/decision", response_model=AppealRead)
 def decide(
-    appeal_id: int, body: AppealDecisionBody, account: Admin, runtime: RuntimeDep
+    appeal_id: RowId, body: AppealDecisionBody, account: Admin, runtime: RuntimeDep
 ) -> AppealRead:
     """Reinstate the appointment or uphold its cancellation, with a note."""
     view = booking.decide_appeal(

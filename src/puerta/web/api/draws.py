@@ -20,7 +20,14 @@ def _read(view: service.DrawView) -> DrawRead:
     return DrawRead(**fields)
 
 
-@router.post("/draws", response_model=DrawRead, status_code=201)
+@router.post(
+    "/draws",
+    response_model=DrawRead,
+    status_code=201,
+    responses={
+        200: {"model": DrawRead, "description": "The draw had already run: its first result"}
+    },
+)
 def run_draw(body: DrawCreate, account: Admin, runtime: RuntimeDep, response: Response) -> DrawRead:
     """Run the draw of a closed window; again for the same window, the first result (200)."""
     view = service.run_draw(

@@ -12,7 +12,7 @@ from puerta.accounts.domain import Role
 from puerta.accounts.service import AccountView
 from puerta.appointments import checkin
 from puerta.appointments.schemas import AppointmentRead, CheckinBody, ManifestEntryRead
-from puerta.web.deps import RuntimeDep, requires
+from puerta.web.deps import RowId, RuntimeDep, requires
 
 router = APIRouter(tags=["ports"])
 Officer = Annotated[AccountView, Depends(requires(Role.OFFICER))]
@@ -41,7 +41,7 @@ def check_in(body: CheckinBody, account: Officer, runtime: RuntimeDep) -> Appoin
 
 
 @router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentRead)
-def no_show(appointment_id: int, account: Officer, runtime: RuntimeDep) -> AppointmentRead:
+def no_show(appointment_id: RowId, account: Officer, runtime: RuntimeDep) -> AppointmentRead:
     """Record that a confirmed group did not come; it may request again."""
     view = checkin.mark_no_show(
         uow=runtime.uow(), clock=runtime.clock, officer_id=account.id, officer_port=account.port,
