@@ -62,6 +62,10 @@ def create_app(
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
     stop = threading.Event()
+    # Load the state polygons now, not on the first person's request.
+    from puerta.geo.service import state_names
+
+    state_names()
     if runtime.settings.env != "test" and runtime.settings.jobs_interval_seconds > 0:
         from puerta.jobs import run_periodically
 
