@@ -75,13 +75,15 @@ def _translate_param(key: str, value: object, language: str) -> object:
 
 def negotiate(accept_language: str | None, default: str) -> str:
     """The best available language for an ``Accept-Language`` header."""
-    available = available_languages()
+    by_tag = {code.lower().replace("_", "-"): code for code in available_languages()}
+    # A base language finds a catalog with a script or region too (zh -> zh_Hans).
+    for tag, code in sorted(by_tag.items()):
+        by_tag.setdefault(tag.split("-")[0], code)
     for tag in _preferences(accept_language or ""):
-        base = tag.split("-")[0]
-        for candidate in (tag, base):
-            if candidate in available:
-                return candidate
-    return default if default in available else SOURCE_LANGUAGE
+        for candidate in (tag, tag.split("-")[0]):
+            if candidate in by_tag:
+                return by_tag[candidate]
+    return default if default in available_languages() else SOURCE_LANGUAGE
 
 
 def _preferences(header: str) -> list[str]:
@@ -95,5 +97,5 @@ def _preferences(header: str) -> list[str]:
             except ValueError:
                 quality = 0.0
         if tag and tag != "*" and quality > 0:
-            ranked.append((-quality, index, tag.lower()))
+            ranked.append((-quality, index, tag.lower().replace("_", "-")))
     return [tag for _, _, tag in sorted(ranked)]
