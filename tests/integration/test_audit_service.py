@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -256,3 +257,43 @@ def _wait_until_blocked_on(rt: Runtime, statement: str) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"no transaction blocked on {statement!r}")
+
+
+class TestRecordMany:
+    def test_a_batch_continues_the_chain_exactly_like_single_appends(
+        self, runtime: Runtime
+    ) -> None:
+        from puerta.audit.service import record_many
+
+        at = dt.datetime(2024, 9, 3, 17, 0, tzinfo=dt.UTC)
+        with runtime.uow() as uow:
+            record(uow.session, at=at, kind="draw_run", actor_id=None, subject="draw:1", data={})
+            record_many(
+                uow.session,
+                [
+                    {"at": at, "kind": "offer_made", "actor_id": None,
+                     "subject": f"appointment:{i}", "data": {"persons": i}}
+                    for i in range(1, 4)
+                ],
+            )  # fmt: skip
+            record(uow.session, at=at, kind="checked_in", actor_id=2, subject="appointment:1",
+                   data={})  # fmt: skip
+            uow.commit()
+        report = verify_chain(uow=runtime.uow())
+        assert report.ok and report.events == 5
+
+    def test_a_batch_with_personal_data_writes_nothing(self, runtime: Runtime) -> None:
+        from puerta.audit.service import record_many
+
+        at = dt.datetime(2024, 9, 3, 17, 0, tzinfo=dt.UTC)
+        with runtime.uow() as uow, pytest.raises(ValueError):
+            record_many(
+                uow.session,
+                [
+                    {"at": at, "kind": "offer_made", "actor_id": None, "subject": "a:1",
+                     "data": {}},
+                    {"at": at, "kind": "offer_made", "actor_id": None, "subject": "a:2",
+                     "data": {"birth_date": "1990-01-01"}},
+                ],
+            )  # fmt: skip
+        assert verify_chain(uow=runtime.uow()).events == 0

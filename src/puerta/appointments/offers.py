@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -12,10 +13,10 @@ from puerta.accounts.tables import Account, Group
 from puerta.appointments.domain import PORTS, PORTS_BY_SLUG
 from puerta.appointments.rules import AppointmentStatus
 from puerta.appointments.tables import Appointment, AppointmentRequest
-from puerta.audit.service import record
+from puerta.audit.service import record, record_many
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
-from puerta.notifications.service import enqueue
+from puerta.notifications.service import enqueue, enqueue_many
 
 SLUGS = [port.slug for port in PORTS]
 
@@ -49,7 +50,7 @@ def release_to(session: Session, draw_id: int) -> None:
 
 
 def make_offers(
-    session: Session, draw: Any, allocation: Any, *, now: dt.datetime, hours: int
+    session: Session, draw: Any, allocation: Any, *, now: dt.datetime, hours: int, tz: ZoneInfo
 ) -> None:
     """One offer per selected group, recorded and announced in the group's language."""
     picks = {request_id: (port, share) for request_id, port, share in allocation.selected}
@@ -64,6 +65,7 @@ def make_offers(
         .order_by(AppointmentRequest.id)
     ).all() if picks else []  # fmt: skip
     expires = now + dt.timedelta(hours=hours)
+    made = []
     for request_id, group_id, persons, account_id, language in rows:
         port_index, share = picks[request_id]
         offer = Appointment(
@@ -72,26 +74,36 @@ def make_offers(
             persons=persons, status=AppointmentStatus.OFFERED.value, offered_at=now,
             expires_at=expires,
         )  # fmt: skip
-        session.add(offer)
-        session.flush()
-        _announce(session, offer, language)
+        made.append((offer, language))
+    session.add_all([offer for offer, _ in made])
+    session.flush()  # the offers in one batched INSERT, in request order
+    record_many(session, [_offer_event(offer) for offer, _ in made])
+    enqueue_many(session, [_offer_note(offer, language, tz) for offer, language in made])
 
 
-def _announce(session: Session, offer: Appointment, language: str) -> None:
-    record(
-        session, at=offer.offered_at, kind="offer_made", actor_id=None,
-        subject=f"appointment:{offer.id}",
-        data={"draw": offer.draw_id, "request": offer.request_id, "port": offer.port,
-              "share": offer.share, "service_date": offer.service_date.isoformat(),
-              "persons": offer.persons},
-    )  # fmt: skip
-    enqueue(
-        session, account_id=offer.account_id, kind="offer_made", language=language,
-        at=offer.offered_at,
-        params={"port": PORTS_BY_SLUG[offer.port].name,
-                "service_date": offer.service_date.isoformat(),
-                "expires_at": offer.expires_at.isoformat(timespec="minutes")},
-    )  # fmt: skip
+def _offer_event(offer: Appointment) -> dict[str, Any]:
+    return {
+        "at": offer.offered_at, "kind": "offer_made", "actor_id": None,
+        "subject": f"appointment:{offer.id}",
+        "data": {"draw": offer.draw_id, "request": offer.request_id, "port": offer.port,
+                 "share": offer.share, "service_date": offer.service_date.isoformat(),
+                 "persons": offer.persons},
+    }  # fmt: skip
+
+
+def readable_time(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """A deadline as people read it: local date, hour and zone, e.g. 2024-09-04 10:30 CDT."""
+    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _offer_note(offer: Appointment, language: str, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "account_id": offer.account_id, "kind": "offer_made", "language": language,
+        "at": offer.offered_at,
+        "params": {"port": PORTS_BY_SLUG[offer.port].name,
+                   "service_date": offer.service_date.isoformat(),
+                   "expires_at": readable_time(offer.expires_at, tz)},
+    }  # fmt: skip
 
 
 def selections_of(session: Session, draw_id: int) -> set[tuple[int, str, str]]:

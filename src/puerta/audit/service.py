@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,16 +58,35 @@ def record(
     return event.seq
 
 
-def _advance_head(session: Session) -> Head:
-    """The chain's end before this append, with the next seq reserved for the caller."""
+def record_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append several events (``record``'s keyword arguments each) with one head update."""
+    drafts = [domain.draft(**event) for event in events]
+    if not drafts:
+        return
+    head = _advance_head(session, len(drafts))
+    sealed = []
+    for pending in drafts:
+        event = pending.seal(head)
+        sealed.append(dataclasses.asdict(event))
+        head = Head(event.seq, event.hash)
+    session.execute(insert(AuditEvent), sealed)
+    session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_hash=head.last_hash),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _advance_head(session: Session, count: int = 1) -> Head:
+    """The chain's end before this append, with the next ``count`` seqs reserved."""
     # The UPDATE takes the head row's lock (PostgreSQL) or the database's write lock
     # (SQLite) until the caller's transaction ends, so appends queue here one at a time.
     options = {"synchronize_session": False}
-    row = session.execute(_BUMP, execution_options=options).one_or_none()
+    bump = _BUMP.values(seq=AuditHead.seq + count)
+    row = session.execute(bump, execution_options=options).one_or_none()
     if row is None:
         _create_head(session)
-        row = session.execute(_BUMP, execution_options=options).one()
-    return Head(row.seq - 1, row.last_hash)
+        row = session.execute(bump, execution_options=options).one()
+    return Head(row.seq - count, row.last_hash)
 
 
 def _create_head(session: Session) -> None:

@@ -29,15 +29,32 @@ DAY_US = 86_400_000_000
 
 def from_rows(rows: np.ndarray, reference_us: int) -> Entries:
     """Entries from an (n, 7) integer array of id, size, 3 ports, registered_us, vulnerable."""
-    rows = rows[np.argsort(rows[:, 0], kind="stable")] if len(rows) else rows.reshape(0, 7)
-    registered = rows[:, 5].astype(np.int64)
+    rows = rows.reshape(-1, 7)
+    return from_columns(
+        ids=rows[:, 0], sizes=rows[:, 1], ports=rows[:, 2:5], registered=rows[:, 5],
+        vulnerable=rows[:, 6], reference_us=reference_us,
+    )  # fmt: skip
+
+
+def from_columns(
+    *,
+    ids: np.ndarray,
+    sizes: np.ndarray,
+    ports: np.ndarray,
+    registered: np.ndarray,
+    vulnerable: np.ndarray,
+    reference_us: int,
+) -> Entries:
+    """Entries from columns in any order; ``ports`` is (n, 3), -1 for none."""
+    order = np.argsort(ids, kind="stable")
+    registered = registered[order].astype(np.int64, copy=False)
     return Entries(
-        ids=rows[:, 0].astype(np.int64),
-        sizes=rows[:, 1].astype(np.int64),
-        ports=rows[:, 2:5].astype(np.int64),
+        ids=ids[order].astype(np.int64, copy=False),
+        sizes=sizes[order].astype(np.int64, copy=False),
+        ports=ports[order].astype(np.int64, copy=False),
         registered=registered,
         days=(reference_us - registered) // DAY_US,
-        vulnerable=rows[:, 6].astype(np.bool_),
+        vulnerable=vulnerable[order].astype(np.bool_, copy=False),
     )
 
 

@@ -8,13 +8,13 @@ import logging
 import smtplib
 import ssl
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from puerta import i18n
@@ -114,6 +114,24 @@ def notifier_from(settings: Settings) -> Notifier:
     return LogNotifier()
 
 
+def _outbox_row(
+    *, account_id: int, kind: str, language: str, params: Mapping[str, object], at: dt.datetime
+) -> dict[str, object]:
+    checked = NotificationKind(kind)
+    missing = required_params(checked) - params.keys()
+    if missing:
+        raise ValueError(f"a {checked} notification needs {sorted(missing)}")
+    return {
+        "account_id": account_id,
+        "kind": checked.value,
+        "language": language,
+        "params": json.dumps(dict(params), sort_keys=True, ensure_ascii=False),
+        "created_at": at,
+        "attempts": 0,
+        "status": Status.PENDING.value,
+    }
+
+
 def enqueue(
     session: Session,
     *,
@@ -124,22 +142,19 @@ def enqueue(
     at: dt.datetime,
 ) -> int:
     """Put a notification in the outbox, in the caller's transaction (never commits)."""
-    checked = NotificationKind(kind)
-    missing = required_params(checked) - params.keys()
-    if missing:
-        raise ValueError(f"a {checked} notification needs {sorted(missing)}")
     row = Notification(
-        account_id=account_id,
-        kind=checked.value,
-        language=language,
-        params=json.dumps(dict(params), sort_keys=True, ensure_ascii=False),
-        created_at=at,
-        attempts=0,
-        status=Status.PENDING.value,
+        **_outbox_row(account_id=account_id, kind=kind, language=language, params=params, at=at)
     )
     session.add(row)
     session.flush()
     return row.id
+
+
+def enqueue_many(session: Session, notes: Sequence[Mapping[str, Any]]) -> None:
+    """Put several notifications (``enqueue``'s keyword arguments each) in one INSERT."""
+    rows = [_outbox_row(**note) for note in notes]
+    if rows:
+        session.execute(insert(Notification), rows)
 
 
 @dataclass(frozen=True)
