@@ -46,6 +46,7 @@ test: lint typecheck importlint unit
 
 bench: dev
 	$(BIN)/python benchmarks/geofence.py
+	$(BIN)/python benchmarks/draw.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
