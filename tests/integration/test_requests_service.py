@@ -132,12 +132,27 @@ class TestStandingRequest:
         with pytest.raises(domain.AlreadyRequested):
             request(runtime, account, key="k2")
 
-    def test_a_standing_request_can_be_withdrawn_in_a_later_window(
+    def test_cannot_be_withdrawn_while_a_closed_windows_draw_is_pending(
         self, runtime: Runtime, clock: FixedClock
     ) -> None:
+        from puerta.draws.service import run_draw
+
+        for slug in ("san-ysidro", "calexico"):  # no seats: the request stands after the draw
+            service.set_capacity(
+                uow=runtime.uow(), clock=clock, slug=slug, service_date=dt.date(2024, 9, 16),
+                seats=0, actor_id=None,
+            )  # fmt: skip
         account = family_account(runtime)
         request(runtime, account, standing=True)
-        clock.advance(dt.timedelta(days=3))
+        clock.advance(dt.timedelta(days=1))  # the next window is open, the last one undrawn
+        with pytest.raises(service.WithdrawAfterClose):
+            service.withdraw_request(
+                uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=account
+            )
+        run_draw(
+            uow=runtime.uow(), clock=clock, config=runtime.draw_config,
+            window=dt.date(2024, 9, 2), actor_id=None,
+        )  # fmt: skip
         withdrawn = service.withdraw_request(
             uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=account
         )

@@ -20,6 +20,7 @@ from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
 from puerta.draws.commitments import ensure_commitment
+from puerta.draws.tables import Draw
 from puerta.errors import Conflict, Invalid
 from puerta.geo import service as geo
 
@@ -281,6 +282,15 @@ def current_request(*, uow: UnitOfWork, schedule: WindowSchedule, account_id: in
         return _request_view(_current(uow, account_id), schedule)
 
 
+def _entered_in_undrawn_window(
+    uow: UnitOfWork, row: AppointmentRequest, last_closed: dt.date
+) -> bool:
+    if row.window > last_closed:
+        return False
+    drawn = select(Draw.id).where(Draw.window == last_closed)
+    return uow.session.scalar(drawn) is None
+
+
 def withdraw_request(
     *, uow: UnitOfWork, clock: Clock, schedule: WindowSchedule, account_id: int
 ) -> RequestView:
@@ -288,9 +298,12 @@ def withdraw_request(
     now = clock.now()
     with uow:
         row = _current(uow, account_id)
-        # A draw may be running between windows; a standing request waits in every window.
+        # A draw may be running between windows; a standing request waits in every window,
+        # but once a window has closed it is one of that draw's entries until the draw runs.
         open_now = schedule.open_window(now)
         if open_now is None or (not row.standing and open_now != row.window):
+            raise WithdrawAfterClose()
+        if row.standing and _entered_in_undrawn_window(uow, row, schedule.last_closed(now)):
             raise WithdrawAfterClose()
         row.status = RequestStatus.WITHDRAWN.value
         row.withdrawn_at = now
