@@ -25,7 +25,6 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
-import platform
 import random
 import resource
 import shutil
@@ -53,6 +52,7 @@ from puerta.draws import entries as packing
 from puerta.draws.commitments import ensure_commitment
 from puerta.draws.domain import DrawParams
 from puerta.models import metadata
+from report import REPORT, machine, timed, write_section
 
 SEED = 20240902
 DEFAULT_REQUESTS = 1_000_000
@@ -61,7 +61,6 @@ DRAW_REPEATS = 3
 TARGET_ALLOCATE_S = 0.5
 TARGET_DRAW_S = 5.0
 COMMAND = ".venv/bin/python benchmarks/draw.py"
-REPORT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 
 WINDOW = dt.date(2024, 9, 2)
 SCHEDULE = WindowSchedule()
@@ -88,6 +87,10 @@ LANGUAGE_ODDS = (0.70, 0.15, 0.15)
 SLUGS = [port.slug for port in PORTS]
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
+
+LIBRARIES = (
+    f"numpy {np.__version__}, SQLAlchemy {sqlalchemy.__version__}, SQLite {sqlite3.sqlite_version}"
+)
 
 
 @dataclass(frozen=True)
@@ -327,12 +330,6 @@ WHERE r.status = 'pending' AND (r.window = ? OR (r.standing = 1 AND r.window < ?
 """
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def bare_select(path: Path) -> float:
     """The floor under loading the entries: sqlite3 fetching their rows, nothing else."""
     day = WINDOW.isoformat()
@@ -528,23 +525,6 @@ def run(requests: int, repeats: int) -> Results:
     return results
 
 
-def machine() -> str:
-    """CPU model, core count and library versions, for the record."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next(
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"numpy {np.__version__}, SQLAlchemy {sqlalchemy.__version__}, "
-        f"SQLite {sqlite3.sqlite_version}"
-    )
-
-
 def verdict(seconds: float, target: float) -> str:
     return f"{'pass' if seconds <= target else 'FAIL'} (target {target:g} s)"
 
@@ -616,7 +596,7 @@ def render(r: Results, repeats: int) -> str:
         [
             "## Draw",
             "",
-            f"Measured {dt.date.today().isoformat()} on {machine()}.",
+            f"Measured {dt.date.today().isoformat()} on {machine(LIBRARIES)}.",
             "",
             speed_line(r),
             "",
@@ -671,18 +651,6 @@ HISTORY = (
 )
 
 
-def write_section(section: str, path: Path = REPORT) -> None:
-    """Replace the "## Draw" section of the report, keeping every other section."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find("\n## Draw\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + section + ("" if end < 0 else "\n" + text[end + 1 :])
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS)
@@ -693,7 +661,7 @@ def main() -> None:
     section = render(results, args.repeats)
     print(section)
     if args.requests == DEFAULT_REQUESTS and not args.no_report:
-        write_section(section)
+        write_section("Draw", section)
         print(f"(wrote the Draw section of {REPORT})")
 
 

@@ -10,14 +10,11 @@ service uses), over the same 1,000,000 points, timed in the same run.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from datetime import date
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +22,7 @@ import shapely
 from shapely.geometry import shape
 
 from puerta.geo.service import check_batch, check_location
+from report import machine, timed, write_section
 
 SEED = 20240823
 BATCH_POINTS = 1_000_000
@@ -36,7 +34,11 @@ LAT_RANGE = (14.0, 33.0)
 LON_RANGE = (-118.5, -86.5)
 DAY = date(2024, 9, 1)  # the 2024-08-23 policy, the one with the most rules
 COMMAND = ".venv/bin/python benchmarks/geofence.py"
-REPORT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+
+LIBRARIES = (
+    f"shapely {shapely.__version__} (GEOS {'.'.join(map(str, shapely.geos_version))}), "
+    f"numpy {np.__version__}"
+)
 
 
 def random_points(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,13 +54,6 @@ def baseline_country() -> Any:
     country = shapely.union_all([shape(f["geometry"]) for f in features])
     shapely.prepare(country)
     return country
-
-
-def timed(fn: Callable[[], object]) -> float:
-    """Wall-clock seconds of one call."""
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def single_point_rate() -> float:
@@ -101,30 +96,13 @@ def batch_rows() -> list[tuple[str, float, float, float]]:
     ]
 
 
-def machine() -> str:
-    """CPU model, core count and library versions, for the record."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next(
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    geos = ".".join(map(str, shapely.geos_version))
-    return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"shapely {shapely.__version__} (GEOS {geos}), numpy {np.__version__}"
-    )
-
-
 def render(single: float, rows: list[tuple[str, float, float, float]]) -> str:
     """The "## Geofence" section of BENCHMARKS.md."""
     baseline = rows[0][1]
     lines = [
         "## Geofence",
         "",
-        f"Measured {date.today().isoformat()} on {machine()}.",
+        f"Measured {date.today().isoformat()} on {machine(LIBRARIES)}.",
         "",
         f"Command: `{COMMAND}`",
         "",
@@ -149,24 +127,12 @@ def render(single: float, rows: list[tuple[str, float, float, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str, path: Path = REPORT) -> None:
-    """Replace the "## Geofence" section of the report, keeping every other section."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find("## Geofence")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end < 0 else "\n" + text[end + 1 :])
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     rows = batch_rows()
     single = single_point_rate()
     section = render(single, rows)
     print(section)
-    write_section(section)
+    write_section("Geofence", section)
 
 
 if __name__ == "__main__":
