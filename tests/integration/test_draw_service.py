@@ -163,3 +163,16 @@ class TestWindowStatus:
         clock.set(AFTER_CLOSE)
         status = window_status(uow=runtime.uow(), clock=clock, schedule=runtime.schedule)
         assert not status.is_open and status.window == dt.date(2024, 9, 3)
+
+
+class TestSkippedWindows:
+    def test_requests_of_a_window_never_drawn_enter_the_next_draw(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        first = requesting_family(runtime, ["laredo"], key="a")
+        clock.advance(dt.timedelta(days=1))
+        second = requesting_family(runtime, ["laredo"], key="b")
+        clock.advance(dt.timedelta(days=1))
+        later = draw(runtime, WINDOW + dt.timedelta(days=1))  # the draw of 2 Sep never ran
+        assert later.entries == 2
+        assert {statuses(runtime)[f] for f in (first, second)} == {"selected"}

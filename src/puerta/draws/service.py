@@ -19,11 +19,9 @@ from sqlalchemy import (
     Engine,
     Select,
     String,
-    and_,
     case,
     cast,
     func,
-    or_,
     select,
     update,
 )
@@ -106,11 +104,14 @@ def _port_fields() -> Any:
 
 
 def _requests_query(window: dt.date) -> Select[int, int]:
-    """The pending requests entered in ``window``'s draw: this window's and standing ones."""
+    """The pending requests entered in ``window``'s draw: every one made up to that window.
+
+    A drawn window closes its requests that do not stand, so an earlier pending one either
+    stands or comes from a window whose draw never ran; both are entered here.
+    """
     req = AppointmentRequest
     return select(req.id, cast(req.group_id, BigInteger) * PORT_FIELDS + _port_fields()).where(
-        req.status == RequestStatus.PENDING.value,
-        or_(req.window == window, and_(req.standing.is_(True), req.window < window)),
+        req.status == RequestStatus.PENDING.value, req.window <= window
     )
 
 
@@ -335,13 +336,13 @@ def _params(
 
 
 def _close_window(session: Session, window: dt.date) -> None:
-    """This window's pending requests that do not stand are not selected, unless marked so
-    afterwards by ``_mark_selected``; standing ones wait for the next draw."""
+    """The entries that do not stand are not selected, unless marked so afterwards by
+    ``_mark_selected``; standing ones wait for the next draw."""
     req = AppointmentRequest
     with _page_cache(session, BULK_CACHE_KIB):
         session.execute(
             update(req)
-            .where(req.window == window, req.status == RequestStatus.PENDING.value)
+            .where(req.window <= window, req.status == RequestStatus.PENDING.value)
             .where(req.standing.is_(False))
             .values(status=RequestStatus.NOT_SELECTED.value)
         )
