@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from puerta.accounts.domain import Member
 from puerta.accounts.service import set_group
 from puerta.appointments import booking, checkin, rules
-from puerta.appointments.domain import AlreadyRequested, OutsideGeofence
+from puerta.appointments.domain import OutsideGeofence
 from puerta.appointments.offers import expire_offers
 from puerta.appointments.rules import AppealDecision, AppointmentStatus
+from puerta.appointments.tables import AppointmentRequest
 from puerta.clock import FixedClock
 from puerta.notifications.tables import Notification
 from puerta.runtime import Runtime
@@ -125,7 +126,11 @@ class TestGroupWhileScheduled:
                 ports=["laredo"], idempotency_key="again", standing=False, rng=runtime.rng,
                 **TIJUANA,
             )  # fmt: skip
-        assert AlreadyRequested is not rules.AlreadyScheduled
+        view = booking.my_appointment(uow=runtime.uow(), clock=clock, account_id=offered)
+        assert view.status is AppointmentStatus.OFFERED
+        with runtime.uow() as uow:
+            count = select(func.count(AppointmentRequest.id))
+            assert uow.session.scalar(count.where(AppointmentRequest.account_id == offered)) == 1
 
 
 class TestCancellations:

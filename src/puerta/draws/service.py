@@ -441,11 +441,6 @@ def verify_draw(*, uow: UnitOfWork, schedule: WindowSchedule, window: dt.date) -
     )
 
 
-def latest_window_with_draw(*, uow: UnitOfWork) -> dt.date | None:
-    with uow:
-        return uow.session.scalar(select(func.max(Draw.window)))
-
-
 @dataclass(frozen=True)
 class WindowStatus:
     window: dt.date
