@@ -9,7 +9,7 @@ from __future__ import annotations
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from puerta.i18n import LOCALES_DIR
+from puerta.i18n import LOCALES_DIR, REVIEWED
 from puerta.web.messages import all_messages
 
 
@@ -23,6 +23,11 @@ def main() -> None:
         with path.open("rb") as po:
             catalog = read_po(po)
         catalog.update(template, no_fuzzy_matching=True)
+        if not REVIEWED.search(catalog.header_comment):
+            # Until a fluent speaker signs it off: "Reviewed by a fluent speaker: yes (who, when)".
+            catalog.header_comment = catalog.header_comment.rstrip("\n#") + (
+                "\n# Reviewed by a fluent speaker: no\n#"
+            )
         with path.open("wb") as out:
             write_po(out, catalog, sort_output=True, width=0, ignore_obsolete=True)
         print(f"updated {path.relative_to(LOCALES_DIR)}")

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     jobs_interval_seconds: int = Field(default=60, ge=0)
+    secret_key: str | None = Field(default=None, min_length=32)
+    cookie_secure: bool | None = None
 
     @field_validator("window_timezone")
     @classmethod
@@ -80,6 +82,8 @@ class Settings(BaseSettings):
     def _no_pinned_clock_in_production(self) -> Settings:
         if self.env == "production" and self.now is not None:
             raise ValueError("PUERTA_NOW pins the clock and is refused when PUERTA_ENV=production")
+        if self.env == "production" and self.secret_key is None:
+            raise ValueError("PUERTA_SECRET_KEY (32 characters or more) is needed in production")
         if self.window_opens == self.window_closes:
             raise ValueError("the request window cannot open and close at the same time of day")
         if self.reserve_share + self.seniority_share > 1:
@@ -89,6 +93,11 @@ class Settings(BaseSettings):
         if any(seats < 0 for seats in self.port_seats.values()):
             raise ValueError("PUERTA_PORT_SEATS cannot hold a negative number of seats")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS: on in production unless PUERTA_COOKIE_SECURE says otherwise."""
+        return self.env == "production" if self.cookie_secure is None else self.cookie_secure
 
     @property
     def default_daily_capacity(self) -> int:

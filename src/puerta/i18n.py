@@ -7,6 +7,8 @@ files stay the single source. Message ids are the English texts of domain errors
 from __future__ import annotations
 
 import io
+import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -99,3 +101,40 @@ def _preferences(header: str) -> list[str]:
         if tag and tag != "*" and quality > 0:
             ranked.append((-quality, index, tag.lower().replace("_", "-")))
     return [tag for _, _, tag in sorted(ranked)]
+
+
+@dataclass(frozen=True)
+class CatalogStatus:
+    code: str
+    translated: int
+    total: int
+    reviewed: bool
+    source: bool
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else self.translated * 100 // self.total
+
+
+REVIEWED = re.compile(r"^Reviewed by a fluent speaker:\s*(yes|no)\b", re.IGNORECASE | re.MULTILINE)
+
+
+@cache
+def catalog_status() -> list[CatalogStatus]:
+    """How complete each catalog is against the template, and whether a speaker reviewed it.
+
+    A catalog records its review in its header comment: ``Reviewed by a fluent speaker: yes``
+    (with who and when) or ``no``.
+    """
+    with (LOCALES_DIR / "messages.pot").open("rb") as pot:
+        ids = {m.id for m in read_po(pot) if m.id}
+    rows = [CatalogStatus(SOURCE_LANGUAGE, len(ids), len(ids), reviewed=True, source=True)]
+    for path in sorted(LOCALES_DIR.glob("*/LC_MESSAGES/messages.po")):
+        with path.open("rb") as po:
+            catalog = read_po(po)
+        done = {m.id for m in catalog if m.id in ids and m.string and not m.fuzzy}
+        match = REVIEWED.search(catalog.header_comment)
+        reviewed = bool(match and match.group(1).lower() == "yes")
+        code = path.parent.parent.name
+        rows.append(CatalogStatus(code, len(done), len(ids), reviewed=reviewed, source=False))
+    return rows

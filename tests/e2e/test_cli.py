@@ -98,6 +98,7 @@ class TestDemo:
     def test_is_refused_in_production(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("PUERTA_NOW")
         monkeypatch.setenv("PUERTA_ENV", "production")
+        monkeypatch.setenv("PUERTA_SECRET_KEY", "k" * 32)
         get_settings.cache_clear()
         result = runner.invoke(app, ["demo"])
         assert result.exit_code == 2 and "demo_in_production" in result.stderr

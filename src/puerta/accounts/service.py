@@ -176,17 +176,25 @@ def get_account(*, uow: UnitOfWork, username: str) -> AccountView:
         return _view(account)
 
 
-def _record_role(uow: UnitOfWork, account: Account, now: dt.datetime) -> None:
+def _record_role(
+    uow: UnitOfWork, account: Account, now: dt.datetime, actor_id: int | None = None
+) -> None:
     record(
-        uow.session, at=now, kind="role_changed", actor_id=None,
+        uow.session, at=now, kind="role_changed", actor_id=actor_id,
         subject=f"account:{account.id}", data={"role": account.role, "port": account.port},
     )  # fmt: skip
 
 
 def set_role(
-    *, uow: UnitOfWork, clock: Clock, username: str, role: Role, port: str | None
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    username: str,
+    role: Role,
+    port: str | None,
+    actor_id: int | None = None,
 ) -> AccountView:
-    """Change a staff member's role (CLI only)."""
+    """Change an account's role (the CLI, or an admin's page with ``actor_id``)."""
     if role is Role.OFFICER:
         if port is None:
             raise domain.OfficerNeedsPort()
@@ -199,7 +207,22 @@ def set_role(
             raise NotFound()
         account.role = role.value
         account.port = port if role is Role.OFFICER else None
-        _record_role(uow, account, clock.now())
+        _record_role(uow, account, clock.now(), actor_id)
+        view = _view(account)
+        uow.commit()
+    return view
+
+
+def set_language(
+    *, uow: UnitOfWork, account_id: int, language: str, languages: frozenset[str]
+) -> AccountView:
+    """Remember the language an account reads, for its pages and notifications."""
+    domain.check_language(language, languages)
+    with uow:
+        account = uow.session.get(Account, account_id)
+        if account is None:
+            raise NotFound()
+        account.language = language
         view = _view(account)
         uow.commit()
     return view

@@ -11,12 +11,14 @@ from contextlib import asynccontextmanager
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from puerta import __version__
 from puerta.clock import Clock
 from puerta.config import Settings, get_settings
 from puerta.runtime import Runtime, build_runtime
-from puerta.web import problems
+from puerta.web import pages, problems
 from puerta.web.api import (
     accounts,
     appointments,
@@ -26,6 +28,7 @@ from puerta.web.api import (
     ports,
     requests,
 )
+from puerta.web.pages.render import STATIC_DIR
 
 log = logging.getLogger("puerta.access")
 ROUTERS = (accounts, ports, requests, draws, appointments, port_officers, geofence)
@@ -53,7 +56,12 @@ def create_app(
     app.state.runtime = runtime
     for module in ROUTERS:
         app.include_router(module.router, prefix="/api/v1")
+    for page_module in pages.ROUTERS:
+        app.include_router(page_module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
+    app.middleware("http")(_headers)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     app.middleware("http")(_access_log)
     return app
 
@@ -75,6 +83,35 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     stop.set()
     runtime.engine.dispose()
+
+
+# Nothing from another host, no inline script or style, no framing; geolocation only here.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+    "X-Frame-Options": "DENY",
+}
+
+
+async def _headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.url.path.startswith("/static/"):
+        # Addresses carry a content hash (?v=...), so a year is safe.
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        # Pages hold personal data and one-time form tokens.
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Vary", "Cookie, Accept-Language")
+    return response
 
 
 async def _access_log(

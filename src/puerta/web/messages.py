@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
+
+from babel.messages.extract import extract_from_file
+from jinja2.ext import babel_extract
 
 import puerta
 from puerta import i18n
@@ -33,5 +37,21 @@ def all_messages() -> list[str]:
     errors: list[type[DomainError]] = [DomainError, *_subclasses(DomainError)]
     ids = [cls.message for cls in errors]
     ids += list(problems.UI_MESSAGES) + list(i18n.REASON_TEXT.values()) + [i18n.OTHER_REASON]
-    ids += list(GROUP_PROBLEMS) + notification_messages()
+    ids += list(GROUP_PROBLEMS) + notification_messages() + page_messages()
     return sorted(set(ids))
+
+
+def page_messages() -> list[str]:
+    """Texts of the pages: ``_()`` in templates and ``N_()`` in the page modules."""
+    web = Path(__file__).parent
+    found: list[str] = []
+    for template in sorted((web / "templates").glob("*.html")):
+        found += _extract(babel_extract, template, "_")
+    for module in sorted((web / "pages").glob("*.py")):
+        found += _extract("python", module, "N_")
+    return found
+
+
+def _extract(method: object, path: Path, keyword: str) -> list[str]:
+    messages = extract_from_file(method, str(path), keywords={keyword: None})  # type: ignore[arg-type]
+    return [message for _, message, _, _ in messages if isinstance(message, str)]

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from puerta import i18n
-from puerta.errors import DomainError
+from puerta.errors import DomainError, NotAuthenticated
 from puerta.web.deps import request_language
+from puerta.web.pages.errors import error_page, is_page, login_redirect, reader_language
 
 log = logging.getLogger("puerta.web")
 PROBLEM_JSON = "application/problem+json"
@@ -68,6 +70,10 @@ def _is_fastapi_422(response: dict[str, Any] | None) -> bool:
     return bool(media.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"})
 
 
+def _language(request: Request) -> str:
+    return reader_language(request) if is_page(request) else request_language(request)
+
+
 def problem(request: Request, status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     body = {
         "type": f"/problems/{code}",
@@ -82,15 +88,19 @@ def problem(request: Request, status: int, code: str, detail: str, **extra: Any)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    detail = i18n.translate_error(exc, request_language(request))
+    if is_page(request) and isinstance(exc, NotAuthenticated):
+        return login_redirect(request)
+    detail = i18n.translate_error(exc, _language(request))
+    if is_page(request):
+        return error_page(request, exc.status, detail)
     return problem(request, exc.status, exc.code, detail)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    language = request_language(request)
+    language = _language(request)
     field_message = i18n.gettext(language, FIELD_MESSAGE)
     errors = [
         {
@@ -101,21 +111,35 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     detail = i18n.gettext(language, VALIDATION_MESSAGE)
+    if is_page(request):
+        return error_page(request, 422, detail)
     return problem(request, 422, "invalid_request", detail, errors=errors)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code, message = _HTTP_CODES.get(exc.status_code, ("http_error", "This request failed."))
-    detail = i18n.gettext(request_language(request), message)
+    detail = i18n.gettext(_language(request), message)
+    if is_page(request):
+        return error_page(request, exc.status_code, detail)
     return problem(request, exc.status_code, code, detail)
 
 
-async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+async def _server_error(request: Request, exc: Exception) -> Response:
     # Log the type only: exception text can carry personal data.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    detail = i18n.gettext(request_language(request), SERVER_MESSAGE)
+    detail = i18n.gettext(_language(request), SERVER_MESSAGE)
+    if is_page(request):
+        return _plain_error(request, detail)
     return problem(request, 500, "server_error", detail)
+
+
+def _plain_error(request: Request, detail: str) -> Response:
+    # The page machinery itself may be what failed: a minimal page that cannot fail again.
+    try:
+        return error_page(request, 500, detail)
+    except Exception:  # noqa: BLE001 (the last resort must always answer)
+        return HTMLResponse(f"<!doctype html><title>500</title><p>{escape(detail)}</p>", 500)
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""Reading the pages' forms into the values the use cases take."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import cache
+
+from babel import Locale
+from babel.core import get_global
+from starlette.datastructures import FormData
+
+from puerta.accounts.domain import MAX_GROUP_SIZE, Member
+from puerta.errors import Invalid
+from puerta.web.pages.session import field_text
+
+# The nationalities most often seen among people waiting, offered first in the list.
+COMMON_NATIONALITIES = (
+    "VEN",
+    "HND",
+    "GTM",
+    "SLV",
+    "HTI",
+    "MEX",
+    "CUB",
+    "COL",
+    "ECU",
+    "NIC",
+    "PER",
+    "RUS",
+    "CHN",
+    "AFG",
+    "TUR",
+    "IND",
+)
+# ISO 3166-3 withdrawn codes that CLDR still aliases to a current country.
+_WITHDRAWN = frozenset({"BUR", "ZAR", "DDR", "FXX", "TMP", "YMD"})
+# Where CLDR has no country names in a language, those of the language its readers know.
+_NAME_FALLBACK = {"ht": "fr", "quc": "es"}
+MEMBER_FIELDS = (
+    "given_names",
+    "family_names",
+    "birth_date",
+    "nationality",
+    "languages",
+    "id_document",
+)
+
+
+class BadDate(Invalid):
+    code = "bad_date"
+    message = "Write the date as year-month-day, for example 2019-04-23."
+
+
+class LocationMissing(Invalid):
+    code = "location_missing"
+    message = (
+        "We need your location to check that you are in the area where requests are accepted. "
+        "Press “Use my location”, or type it in numbers."
+    )
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadDate() from None
+
+
+def parse_location(form: FormData) -> tuple[float, float]:
+    """Latitude and longitude typed or filled in by the browser, as numbers."""
+    return parse_location_values(field_text(form, "lat"), field_text(form, "lon"))
+
+
+def parse_location_values(lat_text: str, lon_text: str) -> tuple[float, float]:
+    try:
+        lat = float(lat_text.strip().replace(",", "."))
+        lon = float(lon_text.strip().replace(",", "."))
+    except ValueError:
+        raise LocationMissing() from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise LocationMissing()
+    return lat, lon
+
+
+def member_rows(form: FormData) -> list[dict[str, str]]:
+    """The group form's rows as they were typed, so nothing is lost when one is wrong."""
+    try:
+        count = int(field_text(form, "count", "1"))
+    except ValueError:
+        count = 1
+    count = max(1, min(count, MAX_GROUP_SIZE))
+    return [
+        {name: field_text(form, f"members-{i}-{name}") for name in MEMBER_FIELDS}
+        for i in range(count)
+    ]
+
+
+def to_member(row: dict[str, str]) -> Member:
+    languages = tuple(x for x in row["languages"].replace(" ", ",").split(",") if x)
+    return Member(
+        given_names=row["given_names"],
+        family_names=row["family_names"],
+        birth_date=parse_date(row["birth_date"]),
+        nationality=row["nationality"],
+        languages=languages,
+        id_document=row["id_document"] or None,
+    )
+
+
+def member_row(member: Member) -> dict[str, str]:
+    return {
+        "given_names": member.given_names,
+        "family_names": member.family_names,
+        "birth_date": member.birth_date.isoformat(),
+        "nationality": member.nationality,
+        "languages": ",".join(member.languages),
+        "id_document": member.id_document or "",
+    }
+
+
+@cache
+def nationalities(language: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(common, all): ISO 3166 alpha-3 codes with their country names in ``language``."""
+    fallback = Locale.parse(_NAME_FALLBACK.get(language, "en")).territories
+    names = {**fallback, **Locale.parse(language).territories}
+    alpha3 = {
+        code: targets[0]
+        for code, targets in get_global("territory_aliases").items()
+        if len(code) == 3
+        and code.isalpha()
+        and code not in _WITHDRAWN
+        and len(targets) == 1
+        and targets[0] in names
+    }
+    everyone = sorted(((c, names[a2]) for c, a2 in alpha3.items()), key=lambda x: x[1].casefold())
+    common = [(c, names[alpha3[c]]) for c in COMMON_NATIONALITIES if c in alpha3]
+    return common, everyone
