@@ -94,7 +94,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         return login_redirect(request)
     detail = i18n.translate_error(exc, _language(request))
     if is_page(request):
-        return error_page(request, exc.status, detail)
+        return error_page(request, exc.status, detail, exc.code)
     return problem(request, exc.status, exc.code, detail)
 
 
@@ -112,7 +112,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     ]
     detail = i18n.gettext(language, VALIDATION_MESSAGE)
     if is_page(request):
-        return error_page(request, 422, detail)
+        return error_page(request, 422, detail, "invalid_request")
     return problem(request, 422, "invalid_request", detail, errors=errors)
 
 
@@ -121,7 +121,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code, message = _HTTP_CODES.get(exc.status_code, ("http_error", "This request failed."))
     detail = i18n.gettext(_language(request), message)
     if is_page(request):
-        return error_page(request, exc.status_code, detail)
+        return error_page(request, exc.status_code, detail, code)
     return problem(request, exc.status_code, code, detail)
 
 
@@ -137,7 +137,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def _plain_error(request: Request, detail: str) -> Response:
     # The page machinery itself may be what failed: a minimal page that cannot fail again.
     try:
-        return error_page(request, 500, detail)
+        return error_page(request, 500, detail, "server_error")
     except Exception:  # noqa: BLE001 (the last resort must always answer)
         return HTMLResponse(f"<!doctype html><title>500</title><p>{escape(detail)}</p>", 500)
 

@@ -36,7 +36,7 @@ def login_redirect(request: Request) -> Response:
     return response
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
-    """``message`` is already in the reader's language."""
+def error_page(request: Request, status: int, message: str, code: str) -> Response:
+    """``message`` is already in the reader's language; ``code`` is for whoever helps them."""
     page = _page(request)
-    return render(page, "error.html", title=message, status=status)
+    return render(page, "error.html", title=message, status=status, code=code)

@@ -1,0 +1,344 @@
+"""The HTML pages over HTTP: languages, sessions, CSRF, bad input and the whole cycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from puerta import i18n
+from puerta.accounts import service as accounts
+from puerta.accounts.domain import Role
+from puerta.accounts.tables import Account, Group
+from puerta.appointments.tables import AppointmentRequest
+from puerta.clock import FixedClock
+from puerta.runtime import Runtime
+from tests.e2e.pages_helpers import (
+    csrf,
+    family,
+    log_in,
+    main_text,
+    register,
+    request_form,
+    staff_login,
+    submit,
+)
+from tests.factories import OAXACA, PASSWORD, TIJUANA
+
+CDT = dt.timezone(dt.timedelta(hours=-5))
+PDT = dt.timezone(dt.timedelta(hours=-7))
+
+
+def _count(rt: Runtime, table: type) -> int:
+    with rt.uow() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+class TestLanguage:
+    @pytest.mark.parametrize(
+        ("header", "lang", "direction"),
+        [("ar,en;q=0.5", "ar", "rtl"), ("fa-IR", "fa", "rtl"), ("ht", "ht", "ltr"),
+         ("zh-CN,zh;q=0.9", "zh-Hans", "ltr"), ("de-DE", "es", "ltr")],
+    )  # fmt: skip
+    def test_the_first_page_comes_in_the_browsers_language(
+        self, client: TestClient, header: str, lang: str, direction: str
+    ) -> None:
+        page = client.get("/", headers={"Accept-Language": header})
+        assert page.status_code == 200
+        assert f'<html lang="{lang}" dir="{direction}">' in page.text
+
+    def test_the_switcher_offers_every_language_named_in_itself(self, client: TestClient) -> None:
+        page = client.get("/", headers={"Accept-Language": "es"})
+        for name in ("Español", "English", "Kreyòl Ayisyen", "العربية", "فارسی", "Kʼicheʼ"):
+            assert f">{name}</option>" in page.text, name
+        assert page.text.count('<option value="') >= 12
+
+    def test_the_switcher_changes_the_language_and_the_account_remembers_it(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        username = register(client, language="es")
+        answer = submit(client, "/status", "/language", {"language": "fa", "next": "/status"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/status"
+        assert 'lang="fa" dir="rtl"' in client.get("/status").text
+        assert accounts.get_account(uow=runtime.uow(), username=username).language == "fa"
+
+    def test_an_unknown_language_changes_nothing(self, client: TestClient) -> None:
+        answer = submit(client, "/", "/language", {"language": "xx", "next": "/"})
+        assert answer.status_code == 303
+        assert '<html lang="es"' in client.get("/", headers={"Accept-Language": "es"}).text
+
+
+class TestTranslationsPage:
+    def test_lists_every_language_with_its_completeness_and_review(
+        self, client: TestClient
+    ) -> None:
+        page = client.get("/translations", headers={"Accept-Language": "en"})
+        assert page.status_code == 200
+        text = main_text(page.text)
+        statuses = i18n.catalog_status()
+        assert len(statuses) >= 12
+        assert text.count("100%") == len(statuses)
+        unreviewed = [s for s in statuses if not s.source and not s.reviewed]
+        assert text.count("Not yet") == len(unreviewed)
+
+
+class TestSessions:
+    def test_logging_in_sets_an_http_only_same_site_cookie(self, client: TestClient) -> None:
+        username = register(client)
+        client.cookies.clear()
+        answer = log_in(client, username)
+        assert answer.status_code == 303 and answer.headers["location"] == "/status"
+        cookie = next(c for c in answer.headers.get_list("set-cookie") if "puerta_session" in c)
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+
+    def test_a_wrong_password_is_answered_in_the_page_language_and_keeps_the_username(
+        self, client: TestClient
+    ) -> None:
+        username = register(client)
+        client.cookies.clear()
+        client.get("/", headers={"Accept-Language": "ht"})
+        shown = client.get("/login", headers={"Accept-Language": "ht"})
+        answer = client.post(
+            "/login", headers={"Accept-Language": "ht"},
+            data={"csrf_token": csrf(shown.text), "username": username, "password": "wrong-1234"},
+        )  # fmt: skip
+        assert answer.status_code == 401
+        assert 'id="form-error"' in answer.text and f'value="{username}"' in answer.text
+        message = i18n.gettext("ht", "The username or password is not correct.")
+        assert message != "The username or password is not correct." and message in answer.text
+
+    def test_logging_out_ends_the_session_everywhere_it_was_used(self, client: TestClient) -> None:
+        register(client)
+        session = client.cookies["puerta_session"]
+        assert submit(client, "/status", "/logout", {}).status_code == 303
+        client.cookies.clear()
+        client.cookies.set("puerta_session", session)
+        answer = client.get("/status", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/status"
+
+    @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example", "/\\evil"])
+    def test_after_login_the_way_on_never_leaves_the_site(
+        self, client: TestClient, target: str
+    ) -> None:
+        username = register(client)
+        client.cookies.clear()
+        answer = submit(client, "/login", "/login",
+                        {"username": username, "password": PASSWORD, "next": target})  # fmt: skip
+        assert answer.headers["location"] == "/status"
+
+    def test_a_page_of_another_role_is_refused_in_the_persons_language(
+        self, client: TestClient
+    ) -> None:
+        register(client, language="es")
+        answer = client.get("/admin")
+        assert answer.status_code == 403 and "text/html" in answer.headers["content-type"]
+        assert i18n.gettext("es", "This needs one of these roles: {roles}.")[:20] in answer.text
+
+
+class TestCsrf:
+    def test_a_form_without_a_token_changes_nothing(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        client.get("/register")
+        data = {"username": "+5215500000001", "password": PASSWORD, "language": "es"}
+        answer = client.post("/register", data=data)
+        assert answer.status_code == 403 and "text/html" in answer.headers["content-type"]
+        assert _count(runtime, Account) == 0
+
+    def test_a_token_from_another_browser_is_refused(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        token = csrf(client.get("/register").text)
+        client.cookies.clear()
+        client.get("/")
+        data = {"username": "+5215500000002", "password": PASSWORD, "language": "es"}
+        answer = client.post("/register", data={"csrf_token": token, **data})
+        assert answer.status_code == 403
+        assert _count(runtime, Account) == 0
+
+    def test_a_form_sent_from_another_site_is_refused(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        token = csrf(client.get("/register").text)
+        answer = client.post(
+            "/register", headers={"Origin": "https://evil.example"},
+            data={"csrf_token": token, "username": "+5215500000003", "password": PASSWORD,
+                  "language": "es"},
+        )  # fmt: skip
+        assert answer.status_code == 403
+        assert _count(runtime, Account) == 0
+
+    def test_each_page_masks_the_token_differently_yet_each_is_valid(
+        self, client: TestClient
+    ) -> None:
+        first, second = csrf(client.get("/login").text), csrf(client.get("/login").text)
+        assert first != second
+        answer = client.post("/language", data={"csrf_token": first, "language": "ht"},
+                             follow_redirects=False)  # fmt: skip
+        assert answer.status_code == 303
+
+    def test_the_session_before_login_cannot_post_as_the_account_after_it(
+        self, client: TestClient
+    ) -> None:
+        old = csrf(client.get("/register").text)
+        register(client)
+        answer = client.post("/request/withdraw", data={"csrf_token": old})
+        assert answer.status_code == 403
+
+
+class TestBadInput:
+    def test_a_wrong_birth_date_keeps_what_was_typed_and_saves_nothing(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        register(client, language="es")
+        answer = submit(client, "/group", "/group", family(**{"members-0-birth_date": "14/03/90"}))
+        assert answer.status_code == 422
+        assert i18n.gettext("es", "Write the date as year-month-day, for example 2019-04-23.") in (
+            answer.text
+        )
+        assert 'value="Marie"' in answer.text and 'value="14/03/90"' in answer.text
+        assert _count(runtime, Group) == 0
+
+    def test_adding_and_removing_people_keeps_every_typed_value(self, client: TestClient) -> None:
+        register(client)
+        two = submit(client, "/group", "/group", family(action="add"))
+        assert two.status_code == 200 and two.text.count('class="member"') == 2
+        rows = family(count="2", action="remove-0", **{"members-1-given_names": "Jean"})
+        one = client.post("/group", data={"csrf_token": csrf(two.text), **rows})
+        assert one.text.count('class="member"') == 1
+        assert 'value="Jean"' in one.text and 'value="Marie"' not in one.text
+
+    def test_a_request_without_a_location_explains_how_to_give_one(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        register(client, language="ht")
+        submit(client, "/group", "/group", family())
+        answer = request_form(client, ["san-ysidro"], "", "")
+        assert answer.status_code == 422
+        assert i18n.gettext("ht", "Type my location by hand") in answer.text
+        assert 'id="form-error"' in answer.text and 'value="san-ysidro" checked' in answer.text
+        assert _count(runtime, AppointmentRequest) == 0
+
+    def test_a_request_from_outside_the_area_is_refused_and_not_stored(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        register(client, language="es")
+        submit(client, "/group", "/group", family())
+        answer = request_form(client, ["san-ysidro"], str(OAXACA["lat"]), str(OAXACA["lon"]))
+        assert answer.status_code == 403 and 'id="form-error"' in answer.text
+        assert _count(runtime, AppointmentRequest) == 0
+
+    @pytest.mark.parametrize(
+        ("path", "data"),
+        [("/officer/checkin", {"confirmation_number": "X", "birth_date": "yesterday"}),
+         ("/officer/no-show", {"appointment_id": "abc"})],
+    )  # fmt: skip
+    def test_an_officers_bad_input_is_a_clear_error(
+        self, client: TestClient, runtime: Runtime, path: str, data: dict[str, str]
+    ) -> None:
+        staff_login(client, runtime, Role.OFFICER, "san-ysidro")
+        answer = submit(client, "/officer", path, data)
+        assert answer.status_code in (404, 422) and 'id="form-error"' in answer.text
+
+    @pytest.mark.parametrize(
+        ("page", "path", "data"),
+        [("/admin/capacity", "/admin/capacity", {"port": "laredo", "date": "2024-09-20",
+                                                  "seats": "many"}),
+         ("/admin/capacity", "/admin/capacity", {"port": "nowhere", "date": "x", "seats": "1"}),
+         ("/admin/draws", "/admin/draws", {"window": "not a date"}),
+         ("/admin/draws", "/admin/draws/verify", {"window": "2024-09-01"}),
+         ("/admin/users", "/admin/users/role", {"username": "+5215599999999", "role": "king"}),
+         ("/admin/appeals", "/admin/appeals/99", {"decision": "maybe"}),
+         ("/admin/appeals", "/admin/appointments/99/cancel", {"reason": "x"})],
+    )  # fmt: skip
+    def test_an_admins_bad_input_is_a_clear_error(
+        self, client: TestClient, runtime: Runtime, page: str, path: str, data: dict[str, str]
+    ) -> None:
+        staff_login(client, runtime, Role.ADMIN)
+        answer = submit(client, page, path, data)
+        assert 400 <= answer.status_code < 500 and 'id="form-error"' in answer.text
+
+    def test_a_page_that_does_not_exist_is_a_page_in_the_readers_language(
+        self, client: TestClient
+    ) -> None:
+        answer = client.get("/nowhere", headers={"Accept-Language": "ar"})
+        assert answer.status_code == 404 and 'lang="ar" dir="rtl"' in answer.text
+
+    def test_a_malformed_address_is_a_page_not_a_crash(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        staff_login(client, runtime, Role.ADMIN)
+        answer = submit(client, "/admin/appeals", "/admin/appeals/abc", {"decision": "uphold"})
+        assert answer.status_code == 422 and "text/html" in answer.headers["content-type"]
+
+
+class TestHeaders:
+    def test_pages_forbid_other_hosts_and_caching(self, client: TestClient) -> None:
+        page = client.get("/")
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["x-content-type-options"] == "nosniff"
+
+    def test_static_files_are_compressed_and_cached_for_a_year(self, client: TestClient) -> None:
+        page = client.get("/")
+        css = page.text.split('rel="stylesheet" href="', 1)[1].split('"', 1)[0]
+        answer = client.get(css, headers={"Accept-Encoding": "gzip"})
+        assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip"
+        assert "max-age=31536000" in answer.headers["cache-control"]
+
+
+class TestCycleThroughPages:
+    def test_a_family_goes_from_registration_to_check_in(
+        self, client: TestClient, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        person = TestClient(client.app)
+        username = register(person, language="ht")
+        assert submit(person, "/group", "/group", family()).headers["location"] == (
+            "/status?done=group_saved"
+        )
+        lat, lon = str(TIJUANA["lat"]), str(TIJUANA["lon"])
+        assert request_form(person, ["san-ysidro"], lat, lon).status_code == 303
+        assert i18n.gettext("ht", "My request") in person.get("/status").text
+
+        clock.set(dt.datetime(2024, 9, 3, 11, 30, tzinfo=CDT))
+        admin = TestClient(client.app)
+        staff_login(admin, runtime, Role.ADMIN)
+        ran = submit(admin, "/admin/draws", "/admin/draws", {"window": "2024-09-02"})
+        assert ran.status_code == 303, ran.text
+        assert 'id="record-title"' in admin.get("/admin/draws?window=2024-09-02").text
+
+        offer = person.get("/appointment")
+        assert 'action="/appointment/confirm"' in offer.text
+        confirmed = submit(person, "/appointment", "/appointment/confirm", {"lat": lat, "lon": lon})
+        assert confirmed.status_code == 303
+        details = person.get("/appointment").text
+        number = details.split('id="confirmation-number" class="number">', 1)[1].split("<", 1)[0]
+
+        clock.set(dt.datetime(2024, 9, 16, 8, 0, tzinfo=PDT))
+        officer = TestClient(client.app)
+        staff_login(officer, runtime, Role.OFFICER, "san-ysidro")
+        manifest = officer.get("/officer")
+        assert number in manifest.text
+        done = submit(officer, "/officer", "/officer/checkin",
+                      {"confirmation_number": number, "birth_date": "1990-03-14"})  # fmt: skip
+        assert done.status_code == 303, done.text
+        log_in(person, username)  # two weeks later: the session has ended
+        assert i18n.gettext("ht", "Checked in at the port") in person.get("/appointment").text
+
+    def test_a_person_can_give_up_an_offer_and_ask_again_later(
+        self, client: TestClient, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        register(client, language="es")
+        submit(client, "/group", "/group", family())
+        request_form(client, ["san-ysidro"], "32.51", "-117.03")
+        clock.set(dt.datetime(2024, 9, 3, 11, 30, tzinfo=CDT))
+        admin = TestClient(client.app)
+        staff_login(admin, runtime, Role.ADMIN)
+        submit(admin, "/admin/draws", "/admin/draws", {"window": "2024-09-02"})
+        assert client.get("/appointment/cancel").status_code == 200
+        gave_up = submit(client, "/appointment/cancel", "/appointment/cancel", {})
+        assert gave_up.headers["location"] == "/status?done=cancelled"
+        assert i18n.gettext("es", "Cancelled") in client.get("/appointment").text
