@@ -86,10 +86,16 @@ class Formatter:
 
 
 def translator(page: Page) -> Any:
+    rtl = text_direction(page.language) == "rtl"
+
     def translate(message: str, **params: Any) -> str:
         text = page.gettext(message)
         if not params:
             return text
+        if rtl:
+            # First-strong isolates keep a Latin name such as "El Paso (Paso del Norte)" from
+            # scrambling the right-to-left sentence around it.
+            params = {key: f"\u2068{value}\u2069" for key, value in params.items()}
         try:
             return text.format(**params)
         except (KeyError, IndexError, ValueError):

@@ -2,12 +2,8 @@
 (function () {
   "use strict";
 
-  // The language switcher changes the page as soon as a language is chosen.
-  var language = document.getElementById("language-select");
-  var languageButton = document.getElementById("language-submit");
-  if (language && languageButton) {
-    language.addEventListener("change", function () { language.form.submit(); });
-  }
+  // The language switcher keeps its button: changing the page as soon as an option is
+  // picked would surprise keyboard users, who move through the options with the arrows.
 
   // "Listen": read the page aloud with the browser's own speech synthesis.
   var listen = document.getElementById("listen");
