@@ -205,10 +205,13 @@ class TestBadInput:
         register(client)
         two = submit(client, "/group", "/group", family(action="add"))
         assert two.status_code == 200 and two.text.count('class="member"') == 2
-        rows = family(count="2", action="remove-0", **{"members-1-given_names": "Jean"})
+        typed = {"members-1-given_names": "Jean", "members-1-nationality": "SDN"}
+        rows = family(count="2", action="remove-0", **typed)
         one = client.post("/group", data={"csrf_token": csrf(two.text), **rows})
         assert one.text.count('class="member"') == 1
         assert 'value="Jean"' in one.text and 'value="Marie"' not in one.text
+        # A nationality from the long list (not among the common ones) stays chosen too.
+        assert one.text.count("selected>") >= 1 and 'value="SDN" selected' in one.text
 
     def test_a_request_without_a_location_explains_how_to_give_one(
         self, client: TestClient, runtime: Runtime
