@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export PUERTA_DATABASE_URL ?= sqlite:///$(CURDIR)/var/puerta.db
+# axe-core (package-lock.json) for the browser tests' accessibility checks, installed when
+# npm is there; without it (or without /usr/bin/chromium) tests/browser is skipped, saying why.
+AXE := node_modules/axe-core/axe.min.js
+BROWSER_DEPS := $(if $(shell command -v npm 2>/dev/null),$(AXE))
 
 .PHONY: run test install dev lint typecheck importlint unit serve clean bench
 
@@ -19,6 +23,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
+
+$(AXE): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
 
 install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
@@ -39,8 +47,8 @@ typecheck: dev
 importlint: dev
 	$(BIN)/lint-imports
 
-unit: dev
-	$(BIN)/python -m pytest -q -n 2
+unit: dev $(BROWSER_DEPS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test: lint typecheck importlint unit
 
@@ -49,4 +57,4 @@ bench: dev
 	$(BIN)/python benchmarks/draw.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
