@@ -6,13 +6,15 @@ import logging
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from argon2 import PasswordHasher
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from puerta import __version__
 from puerta.clock import Clock
@@ -60,9 +62,8 @@ def create_app(
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
-    app.middleware("http")(_headers)
     app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.middleware("http")(_access_log)
+    app.add_middleware(_Envelope)
     return app
 
 
@@ -98,28 +99,42 @@ _SECURITY_HEADERS = {
 }
 
 
-async def _headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
+class _Envelope:
+    """Security and caching headers on every answer, and the access log line (path only).
+
+    Plain ASGI rather than ``@app.middleware("http")``: it runs on every page and file, and
+    wrapping each request in a Request/Response pair costs more than the page itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _add_headers(MutableHeaders(scope=message), path)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                # Path only: query strings can hold coordinates; the log holds no personal data.
+                log.info("%s %s %d %.1fms", scope["method"], path, message["status"], elapsed_ms)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _add_headers(headers: MutableHeaders, path: str) -> None:
     for name, value in _SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.url.path.startswith("/static/"):
+        headers.setdefault(name, value)
+    if path.startswith("/static/"):
         # Addresses carry a content hash (?v=...), so a year is safe.
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        headers["Cache-Control"] = "public, max-age=31536000, immutable"
     else:
         # Pages hold personal data and one-time form tokens.
-        response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Vary", "Cookie, Accept-Language")
-    return response
-
-
-async def _access_log(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    # Path only: query strings can hold coordinates, and the log must hold no personal data.
-    started = time.perf_counter()
-    response = await call_next(request)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code, elapsed_ms)
-    return response
+        headers.setdefault("Cache-Control", "no-store")
+        headers.add_vary_header("Cookie")
+        headers.add_vary_header("Accept-Language")
