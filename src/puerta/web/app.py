@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import threading
@@ -75,6 +76,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from puerta.geo.service import state_names
 
     state_names()
+    # Everything loaded so far (modules, polygons, templates) lives as long as the process:
+    # keep it out of the collector's full passes, which otherwise stall every request
+    # in flight for tens of milliseconds (see BENCHMARKS.md, Pages).
+    gc.collect()
+    gc.freeze()
     if runtime.settings.env != "test" and runtime.settings.jobs_interval_seconds > 0:
         from puerta.jobs import run_periodically
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+from collections.abc import Callable
 from functools import cache
 
 from babel import Locale
 from babel.core import get_global
+from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 
 from puerta.accounts.domain import MAX_GROUP_SIZE, Member
@@ -136,3 +139,34 @@ def nationalities(language: str) -> tuple[list[tuple[str, str]], list[tuple[str,
     everyone = sorted(((c, names[a2]) for c, a2 in alpha3.items()), key=lambda x: x[1].casefold())
     common = [(c, names[alpha3[c]]) for c in COMMON_NATIONALITIES if c in alpha3]
     return common, everyone
+
+
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+
+
+@cache
+def _options_html(language: str, common_label: str, all_label: str) -> str:
+    # Built once per language: ~260 options for each person made /group slow for big families.
+    common, everyone = nationalities(language)
+
+    def options(items: list[tuple[str, str]]) -> str:
+        return "".join(f'<option value="{code}">{escape(name)}</option>' for code, name in items)
+
+    return (
+        f'<optgroup label="{escape(common_label)}">{options(common)}</optgroup>'
+        f'<optgroup label="{escape(all_label)}">{options(everyone)}</optgroup>'
+    )
+
+
+def nationality_options(
+    language: str, common_label: str, all_label: str
+) -> Callable[[str], Markup]:
+    """``options(chosen)``: the nationality list's options, ``chosen`` selected (once)."""
+    html = _options_html(language, common_label, all_label)
+
+    def options(chosen: str) -> Markup:
+        if _ISO3.match(chosen):
+            return Markup(html.replace(f'value="{chosen}">', f'value="{chosen}" selected>', 1))
+        return Markup(html)
+
+    return options

@@ -91,13 +91,11 @@ def group_form(page: RegistrantPage) -> HTMLResponse:
 
 
 def _group_page(page: Page, rows: list[dict[str, str]], **context: Any) -> HTMLResponse:
-    common, everyone = forms.nationalities(page.language)
     return _page(
         page,
         "group",
         rows=rows,
-        common=common,
-        everyone=everyone,
+        nationality_options=_nationalities(page),
         max_size=MAX_GROUP_SIZE,
         **context,
     )
@@ -119,17 +117,21 @@ def save_group(page: RegistrantPage, form: Form) -> Response:
             uow=page.runtime.uow(), clock=page.runtime.clock, account_id=_id(page), members=members
         )
     except DomainError as error:
-        common, everyone = forms.nationalities(page.language)
         return _failed(
             page,
             "group",
             error,
             rows=rows,
-            common=common,
-            everyone=everyone,
+            nationality_options=_nationalities(page),
             max_size=MAX_GROUP_SIZE,
         )
     return redirect(page, "/status?done=group_saved")
+
+
+def _nationalities(page: Page) -> Any:
+    return forms.nationality_options(
+        page.language, page.gettext(N_("Most common")), page.gettext(N_("All countries"))
+    )
 
 
 def _id(page: Page) -> int:
