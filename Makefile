@@ -55,6 +55,7 @@ test: lint typecheck importlint unit
 bench: dev
 	$(BIN)/python benchmarks/geofence.py
 	$(BIN)/python benchmarks/draw.py
+	$(BIN)/python benchmarks/pages.py
 
 clean:
 	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -52,7 +52,7 @@ from puerta.draws import entries as packing
 from puerta.draws.commitments import ensure_commitment
 from puerta.draws.domain import DrawParams
 from puerta.models import metadata
-from report import REPORT, machine, timed, write_section
+from report import REPORT, machine, python_loop_s, timed, write_section
 
 SEED = 20240902
 DEFAULT_REQUESTS = 1_000_000
@@ -451,15 +451,6 @@ def allocation_times(master: Path, repeats: int) -> dict[str, list[float]]:
         for label, fn in scenarios.items():
             times[label].append(timed(fn))
     return times
-
-
-def python_loop_s() -> float:
-    """Seconds for ten million additions in a Python loop: how fast this machine is now."""
-    start = time.perf_counter()
-    total = 0
-    for i in range(10_000_000):
-        total += i
-    return time.perf_counter() - start
 
 
 def max_rss_mib() -> float:

@@ -40,3 +40,12 @@ def write_section(heading: str, section: str, path: Path = REPORT) -> None:
         end = text.find("\n## ", start + 1)
         text = text[:start] + section + ("" if end < 0 else "\n" + text[end + 1 :])
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def python_loop_s() -> float:
+    """Seconds for ten million additions in a Python loop: how fast this machine is now."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - start
