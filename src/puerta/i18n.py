@@ -116,7 +116,9 @@ class CatalogStatus:
         return 100 if self.total == 0 else self.translated * 100 // self.total
 
 
-REVIEWED = re.compile(r"^#?\s*Reviewed by a fluent speaker:\s*(yes|no)\b", re.IGNORECASE | re.MULTILINE)
+REVIEWED = re.compile(
+    r"^#?\s*Reviewed by a fluent speaker:\s*(yes|no)\b", re.IGNORECASE | re.MULTILINE
+)
 
 
 @cache
