@@ -67,6 +67,7 @@ class TestLanguage:
     def test_an_unknown_language_changes_nothing(self, client: TestClient) -> None:
         answer = submit(client, "/", "/language", {"language": "xx", "next": "/"})
         assert answer.status_code == 303
+        assert "puerta_lang" not in answer.headers.get("set-cookie", "")
         assert '<html lang="es"' in client.get("/", headers={"Accept-Language": "es"}).text
 
 
@@ -275,6 +276,23 @@ class TestBadInput:
         staff_login(client, runtime, Role.ADMIN)
         answer = submit(client, "/admin/appeals", "/admin/appeals/abc", {"decision": "uphold"})
         assert answer.status_code == 422 and "text/html" in answer.headers["content-type"]
+
+
+class TestAdminGeofence:
+    def test_the_place_check_uses_the_windows_day_not_the_utc_day(
+        self, client: TestClient, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        # 21:00 in Chicago on 22 Aug 2024 is already 23 Aug in UTC, the day Chiapas joined.
+        clock.set(dt.datetime(2024, 8, 22, 21, 0, tzinfo=CDT))
+        staff_login(client, runtime, Role.ADMIN)
+        answer = client.get(
+            "/admin/geofence?lat=14.9&lon=-92.26", headers={"Accept-Language": "en"}
+        )
+        assert answer.status_code == 200
+        verdict = answer.text.split('id="verdict"', 1)[1].split("</p>", 1)[0]
+        assert "Not eligible" in verdict
+        dated = client.get("/admin/geofence?lat=14.9&lon=-92.26&date=2024-08-23")
+        assert "Not eligible" not in dated.text.split('id="verdict"', 1)[1].split("</p>", 1)[0]
 
 
 class TestHeaders:

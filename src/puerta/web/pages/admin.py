@@ -49,11 +49,6 @@ def _error(page: Page, error: DomainError) -> dict[str, Any]:
     return {"status": error.status, "error": i18n.translate_error(error, page.language)}
 
 
-def _actor(page: Page) -> int:
-    assert page.account is not None  # AdminPage guarantees it
-    return page.account.id
-
-
 @router.get("", response_class=HTMLResponse)
 def index(page: AdminPage) -> HTMLResponse:
     return _page(page, "admin")
@@ -95,7 +90,7 @@ def set_capacity(page: AdminPage, form: Form) -> Response:
             slug=field_text(form, "port"),
             service_date=forms.parse_date(day),
             seats=int(seats_text),
-            actor_id=_actor(page),
+            actor_id=page.account_id,
         )
     except DomainError as error:
         return _capacity(page, day if _is_date(day) else None, **_error(page, error))
@@ -120,7 +115,11 @@ def geofence(
     if lat or lon:
         try:
             point = forms.parse_location_values(lat or "", lon or "")
-            on = forms.parse_date(date) if date else runtime.clock.now().date()
+            on = (
+                forms.parse_date(date)
+                if date
+                else runtime.clock.now().astimezone(runtime.schedule.tz).date()
+            )
             context["verdict"] = geo.check_location(
                 lat=point[0], lon=point[1], on=on, nationalities=[]
             )
@@ -158,7 +157,7 @@ def run_draw(page: AdminPage, form: Form) -> Response:
             clock=page.runtime.clock,
             config=page.runtime.draw_config,
             window=forms.parse_date(window),
-            actor_id=_actor(page),
+            actor_id=page.account_id,
         )
     except DomainError as error:
         return _draws(page, None, **_error(page, error))
@@ -205,7 +204,7 @@ def set_role(page: AdminPage, form: Form) -> Response:
             username=username,
             role=role,
             port=field_text(form, "port") or None,
-            actor_id=_actor(page),
+            actor_id=page.account_id,
         )
     except ValueError:
         return _users(page, username, **_error(page, Invalid()))
@@ -235,7 +234,7 @@ def decide(appeal_id: int, page: AdminPage, form: Form) -> Response:
             appeal_id=row_id(str(appeal_id)),
             decision=decision,
             note=field_text(form, "note"),
-            actor_id=_actor(page),
+            actor_id=page.account_id,
             offer_hours=page.runtime.settings.offer_hours,
         )
     except ValueError:
@@ -254,7 +253,7 @@ def cancel(appointment_id: int, page: AdminPage, form: Form) -> Response:
             clock=page.runtime.clock,
             appointment_id=row_id(str(appointment_id)),
             reason=field_text(form, "reason"),
-            actor_id=_actor(page),
+            actor_id=page.account_id,
         )
     except DomainError as error:
         return _appeals(page, **_error(page, error))

@@ -74,7 +74,7 @@ def check_in(page: OfficerPage, form: Form) -> Response:
         checkin.check_in(
             uow=page.runtime.uow(),
             clock=page.runtime.clock,
-            officer_id=page.account.id if page.account else 0,
+            officer_id=page.account_id,
             officer_port=slug,
             confirmation_number=values["confirmation_number"],
             birth_date=forms.parse_date(values["birth_date"]),
@@ -100,7 +100,7 @@ def no_show(page: OfficerPage, form: Form) -> Response:
         checkin.mark_no_show(
             uow=page.runtime.uow(),
             clock=page.runtime.clock,
-            officer_id=page.account.id if page.account else 0,
+            officer_id=page.account_id,
             officer_port=slug,
             appointment_id=row_id(field_text(form, "appointment_id")),
         )

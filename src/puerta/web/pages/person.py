@@ -34,7 +34,7 @@ TITLES = {
 
 def _state(page: Page) -> dict[str, Any]:
     """Everything the status and appointment pages show about the person's group."""
-    runtime, account_id = page.runtime, page.account.id if page.account else 0
+    runtime, account_id = page.runtime, page.account_id
     state: dict[str, Any] = {"group": None, "request": None, "appointment": None}
     try:
         state["group"] = accounts.get_group(uow=runtime.uow(), account_id=account_id)
@@ -83,7 +83,7 @@ def status(page: RegistrantPage) -> HTMLResponse:
 @router.get("/group", response_class=HTMLResponse)
 def group_form(page: RegistrantPage) -> HTMLResponse:
     try:
-        view = accounts.get_group(uow=page.runtime.uow(), account_id=_id(page))
+        view = accounts.get_group(uow=page.runtime.uow(), account_id=page.account_id)
         rows = [forms.member_row(m) for m in view.members]
     except accounts.GroupNotFound:
         rows = [dict.fromkeys(forms.MEMBER_FIELDS, "")]
@@ -114,7 +114,10 @@ def save_group(page: RegistrantPage, form: Form) -> Response:
     try:
         members = [forms.to_member(row) for row in rows]
         accounts.set_group(
-            uow=page.runtime.uow(), clock=page.runtime.clock, account_id=_id(page), members=members
+            uow=page.runtime.uow(),
+            clock=page.runtime.clock,
+            account_id=page.account_id,
+            members=members,
         )
     except DomainError as error:
         return _failed(
@@ -132,11 +135,6 @@ def _nationalities(page: Page) -> Any:
     return forms.nationality_options(
         page.language, page.gettext(N_("Most common")), page.gettext(N_("All countries"))
     )
-
-
-def _id(page: Page) -> int:
-    assert page.account is not None  # RegistrantPage guarantees it
-    return page.account.id
 
 
 @router.get("/request", response_class=HTMLResponse)
@@ -170,7 +168,7 @@ def make_request(page: RegistrantPage, form: Form) -> Response:
             uow=runtime.uow(),
             clock=runtime.clock,
             schedule=runtime.schedule,
-            account_id=_id(page),
+            account_id=page.account_id,
             ports=values["ports"],
             lat=lat,
             lon=lon,
@@ -189,7 +187,10 @@ def withdraw(page: RegistrantPage, form: Form) -> Response:
     runtime = page.runtime
     try:
         requests.withdraw_request(
-            uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule, account_id=_id(page)
+            uow=runtime.uow(),
+            clock=runtime.clock,
+            schedule=runtime.schedule,
+            account_id=page.account_id,
         )
     except DomainError as error:
         return _failed(page, "status", error, **_state(page))
@@ -215,7 +216,7 @@ def confirm(page: RegistrantPage, form: Form) -> Response:
             rng=runtime.rng,
             schedule=runtime.schedule,
             slots=runtime.slots,
-            account_id=_id(page),
+            account_id=page.account_id,
             lat=lat,
             lon=lon,
         )
@@ -234,7 +235,7 @@ def cancel(page: RegistrantPage, form: Form) -> Response:
     """Give up the offer or appointment; the places go to the next draw."""
     try:
         booking.cancel_by_person(
-            uow=page.runtime.uow(), clock=page.runtime.clock, account_id=_id(page)
+            uow=page.runtime.uow(), clock=page.runtime.clock, account_id=page.account_id
         )
     except DomainError as error:
         return _failed(page, "cancel", error, **_state(page))

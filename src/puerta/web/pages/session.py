@@ -53,6 +53,13 @@ class Page:
     session_token: str | None
     set_cookies: dict[str, str | None] = field(default_factory=dict)
 
+    @property
+    def account_id(self) -> int:
+        """The logged-in account's id; the role dependencies have made sure there is one."""
+        if self.account is None:
+            raise LoginRequired()
+        return self.account.id
+
     def csrf_token(self) -> str:
         """A fresh masked token for one form."""
         raw = _csrf_digest(self.runtime, self.csrf_seed, self.session_token)
