@@ -21,7 +21,7 @@ from puerta import __version__
 from puerta.clock import Clock
 from puerta.config import Settings, get_settings
 from puerta.runtime import Runtime, build_runtime
-from puerta.web import pages, problems
+from puerta.web import api_docs, pages, problems
 from puerta.web.api import (
     accounts,
     appointments,
@@ -51,20 +51,23 @@ def create_app(
         title="puerta",
         version=__version__,
         description="Appointments at U.S. ports of entry, with protections for those who wait.",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=api_docs.OPENAPI_URL,
+        # FastAPI's own pages load Swagger UI from a CDN: api_docs serves it from here.
+        docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=_lifespan,
     )
     app.state.runtime = runtime
     for module in ROUTERS:
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(api_docs.router)
     for page_module in pages.ROUTERS:
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(_Envelope)
+    app.add_middleware(_Envelope, hsts=settings.env == "production")
     return app
 
 
@@ -103,17 +106,27 @@ _SECURITY_HEADERS = {
     "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
     "X-Frame-Options": "DENY",
 }
+# Production is served over HTTPS only: browsers remember it for two years, subdomains too.
+# No "preload": that asks browsers to ship the domain in their HTTPS-only lists, is hard to
+# undo and binds the whole registrable domain, so it is the operator's choice, not the app's.
+_HSTS = "max-age=63072000; includeSubDomains"
+# Addresses here carry a content hash (?v=...), so a year is safe.
+_IMMUTABLE_PREFIXES = ("/static/", api_docs.ASSETS_PATH + "/")
 
 
 class _Envelope:
     """Security and caching headers on every answer, and the access log line (path only).
 
+    A route may set its own Content-Security-Policy (the API docs do); every other header
+    here is the same on every answer, and Strict-Transport-Security is sent in production.
+
     Plain ASGI rather than ``@app.middleware("http")``: it runs on every page and file, and
     wrapping each request in a Request/Response pair costs more than the page itself.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,7 +137,10 @@ class _Envelope:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                _add_headers(MutableHeaders(scope=message), path)
+                headers = MutableHeaders(scope=message)
+                _add_headers(headers, path)
+                if self.hsts:
+                    headers["Strict-Transport-Security"] = _HSTS
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 # Path only: query strings can hold coordinates; the log holds no personal data.
                 log.info("%s %s %d %.1fms", scope["method"], path, message["status"], elapsed_ms)
@@ -136,8 +152,7 @@ class _Envelope:
 def _add_headers(headers: MutableHeaders, path: str) -> None:
     for name, value in _SECURITY_HEADERS.items():
         headers.setdefault(name, value)
-    if path.startswith("/static/"):
-        # Addresses carry a content hash (?v=...), so a year is safe.
+    if path.startswith(_IMMUTABLE_PREFIXES):
         headers["Cache-Control"] = "public, max-age=31536000, immutable"
     else:
         # Pages hold personal data and one-time form tokens.
