@@ -9,7 +9,7 @@ export PUERTA_DATABASE_URL ?= sqlite:///$(CURDIR)/var/puerta.db
 AXE := node_modules/axe-core/axe.min.js
 BROWSER_DEPS := $(if $(shell command -v npm 2>/dev/null),$(AXE))
 
-.PHONY: run test install dev lint typecheck importlint unit serve clean bench
+.PHONY: run test install dev lint typecheck importlint unit serve clean bench readme
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "puerta needs Python 3.11 or newer")'
@@ -51,6 +51,10 @@ unit: dev $(BROWSER_DEPS)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test: lint typecheck importlint unit
+
+# The README's walk-throughs, run as written on fresh databases (also part of `unit`).
+readme: dev
+	$(BIN)/python -m pytest -q tests/e2e/test_readme.py
 
 bench: dev
 	$(BIN)/python benchmarks/geofence.py

@@ -86,7 +86,7 @@ def demo() -> None:
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Option(help="E-mail or phone number.")],
-    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    password: Annotated[str, typer.Option(help="At least 10 characters, not a common one.")],
     role: Annotated[Role, typer.Option(help="The account's role.")],
     port: Annotated[str | None, typer.Option(help="An officer's port (slug).")] = None,
     language: Annotated[str, typer.Option(help="Language of the account.")] = "es",
@@ -169,6 +169,7 @@ def ports_capacity(
             service_date=date.date(),
             seats=seats,
             actor_id=None,
+            horizon_days=rt.settings.capacity_horizon_days,
         )
     except DomainError as error:
         raise _fail(error) from None

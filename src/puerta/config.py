@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path.cwd() / "var"
+DEFAULT_CAPACITY_HORIZON_DAYS = 365
 
 DEFAULT_PORT_SEATS: dict[str, int] = {
     "brownsville": 380,
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     default_language: str = "es"
     log_level: str = "INFO"
     service_date_offset_days: int = Field(default=14, ge=1, le=60)
+    capacity_horizon_days: int = Field(default=DEFAULT_CAPACITY_HORIZON_DAYS, ge=1, le=3660)
     offer_hours: int = Field(default=23, ge=1, le=24 * 7)
     reserve_share: float = Field(default=0.10, ge=0, le=1)
     seniority_share: float = Field(default=0.40, ge=0, le=1)

@@ -1,4 +1,9 @@
-"""Demo data for ``make run``: staff accounts, families and their requests. Safe to run twice."""
+"""Demo data for ``make run``: staff accounts, families and their requests.
+
+Safe to run again at any time: accounts and groups are created once and never changed
+afterwards (a group holding an offer cannot change), and each family requests at most once a
+window, only while one is open; anything it cannot do is reported on a line, never an error.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from puerta.accounts.domain import Member, Role, UsernameTaken
-from puerta.accounts.service import create_account, get_account, set_group
+from puerta.accounts.service import (
+    GroupNotFound,
+    create_account,
+    get_account,
+    get_group,
+    set_group,
+)
 from puerta.appointments.domain import AlreadyRequested, WindowClosed
+from puerta.appointments.rules import AlreadyScheduled
 from puerta.appointments.service import make_request
 from puerta.config import get_settings
 from puerta.errors import DomainError
 from puerta.i18n import available_languages
+from puerta.migrate import require_schema
 from puerta.runtime import Runtime, cli_runtime
 
 DEMO_PASSWORD = "puerta-demo-2024"
@@ -95,8 +108,25 @@ def _ensure_account(rt: Runtime, username: str, role: Role, port: str | None, la
         return get_account(uow=rt.uow(), username=username).id
 
 
+def _ensure_group(rt: Runtime, account_id: int, family: DemoFamily) -> None:
+    try:
+        get_group(uow=rt.uow(), account_id=account_id)
+    except GroupNotFound:
+        set_group(uow=rt.uow(), clock=rt.clock, account_id=account_id, members=list(family.members))
+
+
+def _closed(rt: Runtime, now: dt.datetime) -> str:
+    opens = rt.schedule.next_opening(now).astimezone(rt.schedule.tz)
+    return f"  no request: requests are closed until {opens:%Y-%m-%d %H:%M} {rt.schedule.timezone}"
+
+
 def _request(rt: Runtime, account_id: int, family: DemoFamily) -> str:
-    key = str(uuid.uuid5(_NAMESPACE, f"{family.username}:{rt.clock.now().date()}"))
+    now = rt.clock.now()
+    window = rt.schedule.open_window(now)
+    if window is None:
+        return _closed(rt, now)
+    # One key per family and window: running the demo again replays the same request.
+    key = str(uuid.uuid5(_NAMESPACE, f"{family.username}:{window}"))
     try:
         view = make_request(
             uow=rt.uow(),
@@ -110,8 +140,12 @@ def _request(rt: Runtime, account_id: int, family: DemoFamily) -> str:
             standing=rt.settings.standing_requests,
             rng=rt.rng,
         )
-    except (AlreadyRequested, WindowClosed) as error:
-        return f"  no new request: {error.code}"
+    except WindowClosed:  # it closed a moment ago
+        return _closed(rt, rt.clock.now())
+    except AlreadyRequested:
+        return "  no new request: it already has one waiting for a draw"
+    except AlreadyScheduled:
+        return "  no new request: it already has an offer or an appointment"
     return f"  request in window {view.window} for {', '.join(view.ports)}"
 
 
@@ -120,12 +154,13 @@ def load_demo(rt: Runtime | None = None) -> Iterator[str]:
     if get_settings().env == "production":
         raise DemoRefused()
     rt = rt or cli_runtime()
+    require_schema(rt.engine)
     for username, role, port in STAFF:
         _ensure_account(rt, username, role, port, "es")
         yield f"{role.value:<10} {username} / {DEMO_PASSWORD}"
     for family in FAMILIES:
         account_id = _ensure_account(rt, family.username, Role.REGISTRANT, None, family.language)
-        set_group(uow=rt.uow(), clock=rt.clock, account_id=account_id, members=list(family.members))
+        _ensure_group(rt, account_id, family)
         people = "person" if len(family.members) == 1 else "people"
         yield f"registrant {family.username} / {DEMO_PASSWORD} ({len(family.members)} {people})"
         yield _request(rt, account_id, family)

@@ -6,16 +6,19 @@ files stay the single source. Message ids are the English texts of domain errors
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from puerta.dates import Dates
 from puerta.errors import DomainError
 
 LOCALES_DIR = Path(__file__).parent / "web" / "locales"
@@ -28,6 +31,10 @@ REASON_TEXT: dict[str, str] = {
     "no_policy_in_force": "no geofence policy was in force on that date",
 }
 OTHER_REASON = "your location is not in the eligible area"
+
+# Error parameters that are ISO dates, and ISO instants (read in the error's ``timezone``).
+DATE_PARAMS = frozenset({"service_date", "window", "later"})
+INSTANT_PARAMS = frozenset({"opens_at", "closes_at", "expires_at"})
 
 
 @cache
@@ -55,14 +62,49 @@ def gettext(language: str, message: str) -> str:
 
 
 def translate_error(error: DomainError, language: str) -> str:
-    """The error's message in ``language``, its placeholders filled (and translated)."""
-    params = {key: _translate_param(key, value, language) for key, value in error.params.items()}
+    """The error's message in ``language``, its placeholders filled (and translated).
+
+    Dates and instants are written in the language, an instant in the error's ``timezone``
+    with the zone named; in a right-to-left language each sits in a first-strong isolate.
+    """
+    dates = _dates(language)
+    params = {
+        key: _shown_date(key, value, dates, error.params.get("timezone"))
+        if key in DATE_PARAMS | INSTANT_PARAMS
+        else _translate_param(key, value, language)
+        for key, value in error.params.items()
+    }
     text = gettext(language, error.message)
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         # A broken translation must never turn an error into a crash.
         return error.message.format(**params)
+
+
+def _dates(language: str) -> Dates:
+    return Dates(language, lambda message: gettext(language, message))
+
+
+def _shown_date(key: str, value: object, dates: Dates, timezone: object) -> object:
+    try:
+        if key in DATE_PARAMS:
+            shown = dates.day(dt.date.fromisoformat(str(value)))
+        else:
+            instant = dt.datetime.fromisoformat(str(value))
+            shown = dates.moment_at(instant, _zone(timezone))
+    except (ValueError, TypeError):
+        return value
+    if dates.locale.character_order == "right-to-left":
+        return f"\u2068{shown}\u2069"
+    return shown
+
+
+def _zone(name: object) -> dt.tzinfo:
+    try:
+        return ZoneInfo(str(name)) if isinstance(name, str) else dt.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
 
 
 def _translate_param(key: str, value: object, language: str) -> object:

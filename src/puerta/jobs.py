@@ -6,9 +6,10 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from puerta.appointments.domain import PORTS_BY_SLUG
 from puerta.appointments.offers import expire_offers
 from puerta.draws.commitments import ensure_commitment
-from puerta.notifications.service import deliver_pending, notifier_from
+from puerta.notifications.service import Zones, deliver_pending, notifier_from
 from puerta.runtime import Runtime
 
 log = logging.getLogger("puerta.jobs")
@@ -30,8 +31,15 @@ def tick(rt: Runtime) -> TickReport:
             ensure_commitment(uow.session, window=window, clock=rt.clock, rng=rt.rng)
             uow.commit()
     expired = expire_offers(uow=rt.uow(), clock=rt.clock)
-    report = deliver_pending(uow=rt.uow(), notifier=notifier_from(rt.settings), clock=rt.clock)
+    report = deliver_pending(
+        uow=rt.uow(), notifier=notifier_from(rt.settings), clock=rt.clock, zones=zones(rt)
+    )
     return TickReport(window is not None, expired, report.sent, report.failed)
+
+
+def zones(rt: Runtime) -> Zones:
+    """Where notifications' times are read: the window's zone and each port's."""
+    return Zones(window=rt.schedule.tz, ports=PORTS_BY_SLUG)
 
 
 def run_periodically(rt: Runtime, stop: threading.Event) -> None:

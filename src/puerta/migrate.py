@@ -6,8 +6,25 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Engine, inspect
+
+from puerta.errors import DomainError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class NotMigrated(DomainError):
+    code = "database_not_migrated"
+    status = 503
+    message = "The database is not set up yet: run `puerta db upgrade` first, then try again."
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to work on a database that lacks any of puerta's tables."""
+    from puerta.models import metadata
+
+    if not set(metadata.tables) <= set(inspect(engine).get_table_names()):
+        raise NotMigrated()
 
 
 def alembic_config(url: str) -> Config:

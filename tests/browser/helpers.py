@@ -54,6 +54,8 @@ SERVICE_MORNING = dt.datetime(2024, 9, 16, 8, 0, tzinfo=MDT)
 PORT = "el-paso"
 # Ciudad Juárez, Chihuahua: inside the geofence, across the river from El Paso.
 JUAREZ = {"latitude": 31.69, "longitude": -106.42}
+# Tijuana, Baja California: across from San Ysidro, two hours behind the window's clock.
+TIJUANA = {"latitude": 32.51, "longitude": -117.04}
 PASSWORD = "a long password 2024"
 PHONE = {"width": 360, "height": 740}
 ZOOM_200 = {"width": 640, "height": 400}  # a 1280×800 screen at 200%
@@ -88,6 +90,31 @@ FAMILIES: dict[str, list[dict[str, Any]]] = {
          "nationality": "SDN", "languages": ["ar"]},
     ],
 }  # fmt: skip
+
+
+def _family(
+    first: str, child: str, family: str, nationality: str, lang: str
+) -> list[dict[str, Any]]:
+    return [
+        {"given_names": first, "family_names": family, "birth_date": "1987-06-12",
+         "nationality": nationality, "languages": [lang]},
+        {"given_names": child, "family_names": family, "birth_date": "2017-10-03",
+         "nationality": nationality, "languages": [lang]},
+    ]  # fmt: skip
+
+
+# The other languages' families, for the tests that go through every language.
+FAMILIES |= {
+    "en": _family("Grace", "Daniel", "Mensah", "GHA", "en"),
+    "fr": _family("Aminata", "Moussa", "Diallo", "GIN", "fr"),
+    "pt": _family("Francisca", "Thiago", "da Silva Nascimento", "BRA", "pt"),
+    "ru": _family("Наталья", "Артём", "Кузнецова", "RUS", "ru"),
+    "zh_Hans": _family("李秀英", "李明", "李", "CHN", "zh_Hans"),
+    "fa": _family("فاطمه", "علی", "محمدی", "AFG", "fa"),
+    "tr": _family("Ayşe", "Mehmet", "Yılmaz", "TUR", "tr"),
+    "hi": _family("प्रिया", "अर्जुन", "शर्मा", "IND", "hi"),
+    "quc": _family("Xwan", "Ixchel", "Tzul Ajpacaja", "GTM", "quc"),
+}
 
 _numbers = itertools.count(1)
 Status = int | range  # a page's expected HTTP status, or a range of them
@@ -206,8 +233,8 @@ class Api:
         response = self._client.get("/me/appointment", headers=self.auth(username))
         return None if response.status_code == 404 else self._ok(response)
 
-    def confirm(self, username: str) -> Any:
-        location = {"lat": JUAREZ["latitude"], "lon": JUAREZ["longitude"]}
+    def confirm(self, username: str, where: dict[str, float] = JUAREZ) -> Any:
+        location = {"lat": where["latitude"], "lon": where["longitude"]}
         return self._ok(
             self._client.post(
                 "/me/appointment/confirm",
@@ -351,8 +378,8 @@ class Tab:
         self.set("password", password)
         return self.submit("#login-submit")
 
-    def locate(self) -> None:
-        """Press "use my location" and wait for the browser's position in lat/lon."""
+    def locate(self, where: dict[str, float] = JUAREZ) -> None:
+        """Press "use my location" and wait for the browser's position (``where``) in lat/lon."""
         self.page.click("#locate")
         lat = self.page.locator('main [name="lat"]')
         lon = self.page.locator('main [name="lon"]')
@@ -360,8 +387,8 @@ class Tab:
         while not (lat.input_value() and lon.input_value()):
             assert time.monotonic() < deadline, "#locate did not fill lat and lon"
             self.page.wait_for_timeout(50)
-        assert abs(float(lat.input_value()) - JUAREZ["latitude"]) < 0.01
-        assert abs(float(lon.input_value()) - JUAREZ["longitude"]) < 0.01
+        assert abs(float(lat.input_value()) - where["latitude"]) < 0.01
+        assert abs(float(lon.input_value()) - where["longitude"]) < 0.01
         self.check()
 
     def screenshot(self, name: str) -> None:
@@ -379,18 +406,21 @@ def open_tab(
     *,
     locale: str = "es",
     javascript: bool = True,
-    geolocation: bool = False,
+    geolocation: bool | dict[str, float] = False,
     viewport: dict[str, int] | None = None,
     bypass_csp: bool = False,
 ) -> Tab:
-    """A tab in a new browser context (about a second of CPU for Chromium: reuse them)."""
+    """A tab in a new browser context (about a second of CPU for Chromium: reuse them).
+
+    ``geolocation``: True puts the phone in Ciudad Juárez, or give the place."""
+    where = JUAREZ if geolocation is True else geolocation or None
     context = browser.new_context(
         locale=locale,
         java_script_enabled=javascript,
         viewport=viewport or PHONE,  # type: ignore[arg-type]
         bypass_csp=bypass_csp,
-        geolocation=JUAREZ if geolocation else None,  # type: ignore[arg-type]
-        permissions=["geolocation"] if geolocation else [],
+        geolocation=where,  # type: ignore[arg-type]
+        permissions=["geolocation"] if where else [],
         reduced_motion="reduce",
     )
     context.set_default_timeout(TIMEOUT_MS)

@@ -5,12 +5,16 @@ JavaScript off (typing the location by hand)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
 from puerta.accounts.domain import Role
+from puerta.appointments.domain import PORTS_BY_SLUG
 from tests.browser.helpers import (
     AFTER_CLOSE,
     FAMILIES,
@@ -19,7 +23,7 @@ from tests.browser.helpers import (
     PASSWORD,
     PORT,
     SERVICE_DATE,
-    SERVICE_MORNING,
+    TIJUANA,
     WINDOW,
     LiveServer,
     Tab,
@@ -46,9 +50,18 @@ def register(tab: Tab, lang: str) -> str:
     return username
 
 
+def set_date(tab: Tab, prefix: str, iso: str) -> None:
+    """Type a date into its three fields: day and year in digits, the month by name."""
+    year, month, day = iso.split("-")
+    tab.set(f"{prefix}_day", str(int(day)))
+    tab.set(f"{prefix}_month", str(int(month)))
+    tab.set(f"{prefix}_year", year)
+
+
 def fill_member(tab: Tab, index: int, member: dict[str, Any]) -> None:
-    for key in ("given_names", "family_names", "birth_date", "nationality"):
+    for key in ("given_names", "family_names", "nationality"):
         tab.set(f"members-{index}-{key}", member[key])
+    set_date(tab, f"members-{index}-birth", member["birth_date"])
     tab.set(f"members-{index}-languages", member["languages"])
 
 
@@ -64,26 +77,42 @@ def declare_family(tab: Tab, family: list[dict[str, Any]]) -> None:
     tab.submit("#group-submit")
 
 
-def choose_port(tab: Tab) -> None:
-    tab.page.locator(f'main [name="ports"][value="{PORT}"]').check()
+def rank_ports(tab: Tab, ports: list[str]) -> None:
+    """Choose the first, second and third port in the three lists, in that order."""
+    for n, slug in enumerate(ports, start=1):
+        tab.page.locator(f"main #port-choice-{n}").select_option(slug)
 
 
-def type_location(tab: Tab) -> None:
+def type_location(tab: Tab, where: dict[str, float] = JUAREZ) -> None:
     """Without JavaScript: open "type my location by hand" if it is folded, and type it."""
     lat = tab.page.locator('main [name="lat"]')
     if not lat.is_visible():
         tab.page.locator("main details:has([name=lat]) > summary").click()
-    lat.fill(str(JUAREZ["latitude"]))
-    tab.page.locator('main [name="lon"]').fill(str(JUAREZ["longitude"]))
+    lat.fill(str(where["latitude"]))
+    tab.page.locator('main [name="lon"]').fill(str(where["longitude"]))
 
 
-def request_appointment(tab: Tab, *, javascript: bool = True) -> None:
+def request_appointment(
+    tab: Tab,
+    *,
+    ports: list[str] | None = None,
+    where: dict[str, float] = JUAREZ,
+    javascript: bool = True,
+) -> None:
+    """Rank the ports, give the place, read the choices back in order, and send."""
+    ports = ports or [PORT]
     tab.go("/request")
-    choose_port(tab)
+    rank_ports(tab, ports)
     if javascript:
-        tab.locate()
+        tab.locate(where)
     else:
-        type_location(tab)
+        type_location(tab, where)
+    tab.submit("#request-review")
+    listed = tab.page.locator("#port-order li")
+    expect(listed).to_have_count(len(ports))
+    for i, slug in enumerate(ports):
+        name, line = PORTS_BY_SLUG[slug].name, listed.nth(i).inner_text()
+        assert name in line, f"choice {i + 1} reads {line!r}, not {name}"
     tab.submit("#request-submit")
 
 
@@ -110,7 +139,13 @@ def run_the_draw_as_admin(tabs: Tabs, live: LiveServer, lang: str) -> Tab:
 
 
 def confirm_offer(
-    tab: Tab, username: str, live: LiveServer, lang: str, *, javascript: bool = True
+    tab: Tab,
+    username: str,
+    live: LiveServer,
+    lang: str,
+    *,
+    javascript: bool = True,
+    where: dict[str, float] = JUAREZ,
 ) -> str:
     """The person comes back the next day, logs in, sees the offer and confirms it.
 
@@ -120,9 +155,9 @@ def confirm_offer(
     tab.go("/appointment")
     expect(tab.page.locator("#confirm-submit")).to_be_visible()
     if javascript:
-        tab.locate()
+        tab.locate(where)
     else:
-        type_location(tab)
+        type_location(tab, where)
     tab.submit("#confirm-submit")
     number = tab.page.locator("#confirmation-number")
     expect(number).to_be_visible()
@@ -132,23 +167,64 @@ def confirm_offer(
     return str(appointment["confirmation_number"])
 
 
-def check_in(tab: Tab, live: LiveServer, number: str, birth_date: str) -> None:
-    """On the service date an officer of the port checks the group in from the manifest."""
-    officer = live.add_staff(Role.OFFICER, "es", PORT)
-    live.clock.set(SERVICE_MORNING)
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def reads_hour(text: str, instant: dt.datetime, zone: str) -> bool:
+    """Whether ``text`` gives ``instant``'s hour and minute as a clock in ``zone`` shows them
+    (7:00 or 07:00, in any digits)."""
+    local = instant.astimezone(ZoneInfo(zone))
+    plain = text.translate(_DIGITS)
+    return bool(re.search(rf"(?<!\d)0?{local.hour}[:.]{local.minute:02d}(?!\d)", plain))
+
+
+def assert_slot_hour(text: str, appointment: dict[str, Any], who: str) -> None:
+    """The slot reads in its port's zone, never in the window's (Chicago's) hour."""
+    port = PORTS_BY_SLUG[appointment["port"]]
+    starts = dt.datetime.fromisoformat(appointment["slot_starts_at"])
+    assert reads_hour(text, starts, port.timezone), (
+        f"{who} does not read the slot at {starts.astimezone(ZoneInfo(port.timezone))} "
+        f"({port.timezone}): {text!r}"
+    )
+    if port.timezone != "America/Chicago":
+        assert not reads_hour(text, starts, "America/Chicago"), (
+            f"{who} reads the slot in Chicago's hour: {text!r}"
+        )
+
+
+def check_in(tab: Tab, live: LiveServer, number: str, birth_date: str, *, port: str = PORT) -> str:
+    """On the service date an officer of the port checks the group in from the manifest;
+    returns the manifest's line for the group, as the officer read it."""
+    officer = live.add_staff(Role.OFFICER, "es", port)
+    zone = ZoneInfo(PORTS_BY_SLUG[port].timezone)
+    live.clock.set(dt.datetime.combine(dt.date.fromisoformat(SERVICE_DATE), dt.time(8), zone))
     tab.log_in(officer)
     tab.go(f"/officer?date={SERVICE_DATE}")
     expect(tab.page.locator("#manifest")).to_be_visible()
-    # A birth date of nobody in the family is refused, in #form-error.
+    rows = tab.page.locator("#manifest tbody tr").all_inner_texts()
+    line = next((row for row in rows if bare(number) in bare(row)), "")
+    assert line, f"the manifest has no line for {number}: {rows}"
+    # A birth date of nobody in the family is refused: the form again, its message, a 422.
     tab.set("confirmation_number", number)
-    tab.set("birth_date", "2001-01-01")
-    tab.submit("#checkin-submit", status=range(200, 500))
+    set_date(tab, "birth", "2001-01-01")
+    tab.submit("#checkin-submit", status=422)
     expect(tab.page.locator("#form-error")).to_be_visible()
+    expect(tab.page.locator('main [name="confirmation_number"]')).to_have_value(number)
     tab.set("confirmation_number", number)
-    tab.set("birth_date", birth_date)
+    set_date(tab, "birth", birth_date)
     tab.submit("#checkin-submit")
     expect(tab.page.locator("#notice")).to_be_visible()
     expect(tab.page.locator("#form-error")).to_have_count(0)
+    return line
+
+
+# Where each language's family waits, and the ports it ranks: es and ar at the western ports
+# (two hours behind the window's clock), ht at El Paso (one hour behind).
+JOURNEYS = {
+    "es": (TIJUANA, ["san-ysidro", "calexico", "nogales"]),
+    "ht": (JUAREZ, [PORT]),
+    "ar": (TIJUANA, ["san-ysidro", "nogales", "calexico"]),
+}
 
 
 class TestTheWholeCycle:
@@ -156,27 +232,33 @@ class TestTheWholeCycle:
     def test_a_person_registers_requests_confirms_and_is_checked_in(
         self, tabs: Tabs, live: LiveServer, lang: str
     ) -> None:
-        person = tabs.open(live, locale=lang, geolocation=True)
+        where, ports = JOURNEYS[lang]
+        person = tabs.open(live, locale=lang, geolocation=where)
         person.go("/")
         expect_language(person, lang)
         username = register(person, lang)
         expect_language(person, lang)
         family = FAMILIES[lang]
         declare_family(person, family)
-        request_appointment(person)
+        request_appointment(person, ports=ports, where=where)
         person.go("/status")
         expect_language(person, lang)
         pending = live.api.current_request(username)
-        assert pending["ports"] == [PORT] and pending["status"] == "pending", pending
+        assert pending["ports"] == ports and pending["status"] == "pending", pending
 
         live.clock.set(AFTER_CLOSE)
         staff = run_the_draw_as_admin(tabs, live, lang)
         live.clock.set(NEXT_DAY)
-        back = tabs.open(live, locale="en-US", geolocation=True)
-        number = confirm_offer(back, username, live, lang)
+        back = tabs.open(live, locale="en-US", geolocation=where)
+        number = confirm_offer(back, username, live, lang, where=where)
+        appointment = live.api.appointment(username)
+        assert appointment["port"] == ports[0], appointment
+        assert_slot_hour(back.page.locator("#slot-time").inner_text(), appointment, "the person")
         back.go("/status")
+        assert_slot_hour(back.page.locator("main .next").inner_text(), appointment, "/status")
 
-        check_in(staff, live, number, family[1]["birth_date"])
+        line = check_in(staff, live, number, family[1]["birth_date"], port=ports[0])
+        assert_slot_hour(line, appointment, "the officer")
         assert live.api.appointment(username)["status"] == "checked_in"
 
 

@@ -50,18 +50,23 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> Respo
 def family(**overrides: str) -> dict[str, str]:
     row = {
         "count": "1", "action": "save", "members-0-given_names": "Marie",
-        "members-0-family_names": "Joseph", "members-0-birth_date": "1990-03-14",
+        "members-0-family_names": "Joseph", "members-0-birth_day": "14",
+        "members-0-birth_month": "3", "members-0-birth_year": "1990",
         "members-0-nationality": "HTI", "members-0-languages": "ht", "members-0-id_document": "",
     }  # fmt: skip
     return row | overrides
 
 
-def request_form(client: TestClient, ports: list[str], lat: str, lon: str) -> Response:
+def request_form(
+    client: TestClient, ports: list[str], lat: str, lon: str, action: str = "send"
+) -> Response:
+    """The request form as sent by its ``action`` button: ``review`` shows the choices back,
+    ``send`` (the review page's button) makes the request."""
     shown = client.get("/request")
     key = _KEY.search(shown.text)
     assert key, shown.text
     data = {"csrf_token": csrf(shown.text), "idempotency_key": key.group(1), "ports": ports,
-            "lat": lat, "lon": lon, "standing": "on"}  # fmt: skip
+            "lat": lat, "lon": lon, "standing": "on", "action": action}  # fmt: skip
     return client.post("/request", data=data, follow_redirects=False)
 
 

@@ -52,6 +52,19 @@ class TestCreateAccount:
         for payload, code in cases:
             assert_problem(client.post("/api/v1/accounts", json=payload), 422, code)
 
+    def test_weak_passwords_are_refused_each_with_its_own_code(self, client: TestClient) -> None:
+        cases = [
+            ("123456789", "weak_password"),
+            ("\x00" * 10, "password_characters"),
+            ("my password\n", "password_characters"),
+            ("Password123", "common_password"),
+            ("QWERTYUIOP", "common_password"),
+        ]
+        for password, code in cases:
+            payload = {"username": phone(), "password": password, "language": "en"}
+            body = assert_problem(client.post("/api/v1/accounts", json=payload), 422, code)
+            assert "{" not in str(body["detail"])
+
     def test_nobody_can_make_themselves_staff(self, client: TestClient) -> None:
         headers = register(client)
         assert client.get("/api/v1/me", headers=headers).json()["role"] == "registrant"
@@ -117,6 +130,34 @@ class TestGroup:
             assert_problem(response, 422, code)
         kept = client.get("/api/v1/me/group", headers=headers).json()
         assert [m["given_names"] for m in kept["members"]] == ["Marie"]
+
+    def test_unknown_codes_duplicates_and_dates_with_a_time_are_refused(
+        self, client: TestClient
+    ) -> None:
+        headers = register(client, language="en")
+        client.put("/api/v1/me/group", json={"members": [member()]}, headers=headers)
+        bad_groups = [
+            ([member(nationality="XXX")], "invalid_group", "three-letter ISO 3166"),
+            ([member(languages=["zz"])], "invalid_group", "language codes"),
+            ([member(), member(given_names=" MARIE ")], "invalid_group", "the same names"),
+            ([member(birth_date="2010-02-02T10:00")], "invalid_request", ""),
+            ([member(birth_date="2010-02-02T00:00")], "invalid_request", ""),
+            ([member(birth_date="1265068800")], "invalid_request", ""),
+            ([member(birth_date=1265068800)], "invalid_request", ""),
+        ]
+        for members, code, says in bad_groups:
+            response = client.put("/api/v1/me/group", json={"members": members}, headers=headers)
+            assert says in str(assert_problem(response, 422, code)["detail"])
+        kept = client.get("/api/v1/me/group", headers=headers).json()
+        assert [m["nationality"] for m in kept["members"]] == ["HTI"]
+
+    def test_codes_are_stored_in_their_usual_spelling(self, client: TestClient) -> None:
+        headers = register(client)
+        body = {"members": [member(nationality="hti", languages=["HT", "zh_hans", "hat"])]}
+        put = client.put("/api/v1/me/group", json=body, headers=headers)
+        assert put.status_code == 200, put.text
+        [stored] = put.json()["members"]
+        assert (stored["nationality"], stored["languages"]) == ("HTI", ["ht", "zh-Hans"])
 
     def test_staff_have_no_family_group(self, client: TestClient) -> None:
         headers = staff(client.app.state.runtime, Role.OFFICER, "laredo")  # type: ignore[attr-defined]

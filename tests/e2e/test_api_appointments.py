@@ -99,6 +99,13 @@ class TestOffersOverHttp:
         assert cancelled.json()["cancel_reason"] == "Port closed by flooding"
         [appeal] = client.get("/api/v1/appeals", headers=family).json()
         assert appeal["status"] == "open"
+        unexplained = client.post(
+            f"/api/v1/appeals/{appeal['id']}/decision",
+            json={"decision": "reinstate", "note": "x"}, headers=admin,
+        )  # fmt: skip
+        body = assert_problem(unexplained, 422, "note_required")
+        assert "note" in str(body["detail"]) and "cancellation" not in str(body["detail"])
+        assert client.get("/api/v1/appeals", headers=family).json()[0]["status"] == "open"
         decision = client.post(
             f"/api/v1/appeals/{appeal['id']}/decision",
             json={"decision": "reinstate", "note": "The port reopened"}, headers=admin,

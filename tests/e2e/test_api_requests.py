@@ -69,7 +69,10 @@ class TestMakeRequest:
         headers = registrant_with_group(client, language="ht")
         clock.set(dt.datetime(2024, 9, 3, 16, 30, tzinfo=dt.UTC))
         body = assert_problem(post_request(client, headers), 409, "window_closed")
-        assert "2024-09-03T17:00:00+00:00" in str(body["detail"])
+        # The next opening, in the person's language and in the window's zone, named.
+        detail = str(body["detail"])
+        assert "3 septanm" in detail and "12:00" in detail and "Chicago" in detail, detail
+        assert "2024-09-03" not in detail, detail
 
     @pytest.mark.parametrize(
         ("payload", "code"),
@@ -163,13 +166,29 @@ class TestPorts:
             ("/api/v1/ports/nogales/capacity/2024-09-01", 5, 422, "date_in_past"),
             ("/api/v1/ports/nogales/capacity/2024-09-16", -5, 422, "invalid_request"),
             ("/api/v1/ports/nogales/capacity/someday", 5, 422, "invalid_request"),
+            ("/api/v1/ports/nogales/capacity/2024-09-16", True, 422, "invalid_request"),
+            ("/api/v1/ports/nogales/capacity/2024-09-16", "10", 422, "invalid_request"),
+            ("/api/v1/ports/nogales/capacity/2024-09-16", 10.0, 422, "invalid_request"),
+            ("/api/v1/ports/nogales/capacity/9999-12-31", 5, 422, "date_too_far"),
+            ("/api/v1/ports/nogales/capacity/2025-09-03", 5, 422, "date_too_far"),
         ],
     )
     def test_bad_plans_are_refused(
-        self, client: TestClient, url: str, seats: int, status: int, code: str
+        self, client: TestClient, url: str, seats: object, status: int, code: str
     ) -> None:
         admin = staff(client.app.state.runtime, Role.ADMIN)  # type: ignore[attr-defined]
         assert_problem(client.put(url, json={"seats": seats}, headers=admin), status, code)
+        plans = client.get("/api/v1/ports", params={"date": "2024-09-16"}).json()
+        assert {p["slug"]: p["seats"] for p in plans}["nogales"] == 100
+
+    def test_capacity_may_be_planned_up_to_the_horizon(self, client: TestClient) -> None:
+        admin = staff(client.app.state.runtime, Role.ADMIN)  # type: ignore[attr-defined]
+        url = "/api/v1/ports/nogales/capacity/2025-09-02"  # 365 days after 2 Sep 2024
+        assert client.put(url, json={"seats": 5}, headers=admin).status_code == 200
+        far = client.put("/api/v1/ports/nogales/capacity/2025-09-03", json={"seats": 5},
+                         headers=admin)  # fmt: skip
+        body = assert_problem(far, 422, "date_too_far")
+        assert "365" in str(body["detail"]) and "2025-09-02" in str(body["detail"])
 
 
 class TestGeofenceCheck:
@@ -213,7 +232,8 @@ class TestGroupMembersNationalities:
         self, client: TestClient
     ) -> None:
         headers = registrant_with_group(
-            client, members=[member(nationality="MEX"), member(nationality="HND")]
+            client,
+            members=[member(nationality="MEX"), member(given_names="Ana", nationality="HND")],
         )
         response = post_request(client, headers, location=OAXACA)
         assert response.status_code == 201  # type: ignore[attr-defined]

@@ -84,6 +84,18 @@ class TestStaffAndCapacity:
         result = runner.invoke(app, ["ports", "capacity", "nogales", "2024-08-01", "70"])
         assert result.exit_code == 2 and "date_in_past" in result.stderr
 
+    def test_refuses_capacity_beyond_the_horizon(self) -> None:
+        result = runner.invoke(app, ["ports", "capacity", "nogales", "9999-12-31", "70"])
+        assert result.exit_code == 2 and "date_too_far" in result.stderr
+
+    def test_the_horizon_is_a_setting(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PUERTA_CAPACITY_HORIZON_DAYS", "30")
+        get_settings.cache_clear()
+        ok = runner.invoke(app, ["ports", "capacity", "nogales", "2024-10-02", "70"])
+        assert ok.exit_code == 0, ok.output
+        far = runner.invoke(app, ["ports", "capacity", "nogales", "2024-10-03", "70"])
+        assert far.exit_code == 2 and "date_too_far" in far.stderr and "30 days" in far.stderr
+
 
 @pytest.mark.usefixtures("cli_env")
 class TestDemo:
@@ -102,6 +114,23 @@ class TestDemo:
         get_settings.cache_clear()
         result = runner.invoke(app, ["demo"])
         assert result.exit_code == 2 and "demo_in_production" in result.stderr
+
+
+class TestDemoOnANewDatabase:
+    def test_asks_for_db_upgrade_first_and_prints_no_traceback(
+        self, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from pathlib import Path
+
+        monkeypatch.setenv("PUERTA_DATABASE_URL", f"sqlite:///{Path(str(tmp_path)) / 'new.db'}")
+        monkeypatch.setenv("PUERTA_NOW", "2024-09-02T13:00:00-05:00")
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["demo"])
+        get_settings.cache_clear()
+        assert result.exit_code == 2, result.output
+        assert "database_not_migrated" in result.stderr and "puerta db upgrade" in result.stderr
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+        assert result.stdout == ""
 
 
 class TestDbUpgrade:

@@ -194,13 +194,61 @@ class TestBadInput:
         self, client: TestClient, runtime: Runtime
     ) -> None:
         register(client, language="es")
-        answer = submit(client, "/group", "/group", family(**{"members-0-birth_date": "14/03/90"}))
+        typed = {"members-0-birth_day": "31", "members-0-birth_month": "2",
+                 "members-0-birth_year": "90"}  # fmt: skip
+        answer = submit(client, "/group", "/group", family(**typed))
         assert answer.status_code == 422
-        assert i18n.gettext("es", "Write the date as year-month-day, for example 2019-04-23.") in (
-            answer.text
-        )
-        assert 'value="Marie"' in answer.text and 'value="14/03/90"' in answer.text
+        message = "Check the date: a day from 1 to 31, a month, and the year in four digits."
+        assert i18n.gettext("es", message) in answer.text
+        assert 'value="Marie"' in answer.text and 'value="31"' in answer.text
+        assert 'value="90"' in answer.text and '<option value="2" selected>' in answer.text
         assert _count(runtime, Group) == 0
+
+    @pytest.mark.parametrize(
+        ("day", "month", "year"),
+        [
+            ("30", "2", "2020"),
+            ("", "3", "1990"),
+            ("14", "", "1990"),
+            ("14", "13", "1990"),
+            ("1 4", "3", "1990"),
+        ],
+    )
+    def test_a_birth_date_that_does_not_exist_is_refused(
+        self, client: TestClient, runtime: Runtime, day: str, month: str, year: str
+    ) -> None:
+        register(client, language="en")
+        typed = {"members-0-birth_day": day, "members-0-birth_month": month,
+                 "members-0-birth_year": year}  # fmt: skip
+        answer = submit(client, "/group", "/group", family(**typed))
+        assert answer.status_code == 422 and 'id="form-error"' in answer.text
+        assert _count(runtime, Group) == 0
+
+    def test_the_birth_date_is_asked_as_day_month_by_name_and_year(
+        self, client: TestClient
+    ) -> None:
+        register(client, language="es")
+        shown = client.get("/group").text
+        assert 'type="date"' not in shown
+        for part in ("day", "month", "year"):
+            assert f'name="members-0-birth_{part}"' in shown
+        assert ">septiembre</option>" in shown
+        # Chinese writes the year first, and the fields follow.
+        submit(client, "/group", "/language", {"language": "zh_Hans", "next": "/group"})
+        chinese = client.get("/group").text
+        assert (
+            chinese.index("birth_year")
+            < chinese.index("birth_month")
+            < (chinese.index("birth_day"))
+        )
+
+    def test_a_saved_birth_date_is_shown_in_its_three_fields(self, client: TestClient) -> None:
+        register(client, language="en")
+        assert submit(client, "/group", "/group", family()).status_code == 303
+        shown = client.get("/group").text
+        assert 'name="members-0-birth_day" value="14"' in shown
+        assert '<option value="3" selected>' in shown
+        assert 'name="members-0-birth_year" value="1990"' in shown
 
     def test_adding_and_removing_people_keeps_every_typed_value(self, client: TestClient) -> None:
         register(client)
@@ -222,7 +270,7 @@ class TestBadInput:
         answer = request_form(client, ["san-ysidro"], "", "")
         assert answer.status_code == 422
         assert i18n.gettext("ht", "Type my location by hand") in answer.text
-        assert 'id="form-error"' in answer.text and 'value="san-ysidro" checked' in answer.text
+        assert 'id="form-error"' in answer.text and 'value="san-ysidro" selected' in answer.text
         assert _count(runtime, AppointmentRequest) == 0
 
     def test_a_request_from_outside_the_area_is_refused_and_not_stored(
@@ -236,21 +284,29 @@ class TestBadInput:
 
     @pytest.mark.parametrize(
         ("path", "data"),
-        [("/officer/checkin", {"confirmation_number": "X", "birth_date": "yesterday"}),
+        [("/officer/checkin", {"confirmation_number": "X", "birth_day": "yesterday"}),
+         ("/officer/checkin", {"confirmation_number": "X", "birth_day": "1",
+                               "birth_month": "1", "birth_year": "2001"}),
          ("/officer/no-show", {"appointment_id": "abc"})],
     )  # fmt: skip
-    def test_an_officers_bad_input_is_a_clear_error(
+    def test_an_officers_bad_input_is_a_clear_error_on_the_page_not_a_missing_page(
         self, client: TestClient, runtime: Runtime, path: str, data: dict[str, str]
     ) -> None:
         staff_login(client, runtime, Role.OFFICER, "san-ysidro")
         answer = submit(client, "/officer", path, data)
-        assert answer.status_code in (404, 422) and 'id="form-error"' in answer.text
+        # The page exists: a form that did not succeed is a 422 with its message, never a 404.
+        assert answer.status_code == 422 and 'id="form-error"' in answer.text
+        assert 'value="X"' in answer.text or path.endswith("no-show")
 
     @pytest.mark.parametrize(
         ("page", "path", "data"),
         [("/admin/capacity", "/admin/capacity", {"port": "laredo", "date": "2024-09-20",
                                                   "seats": "many"}),
          ("/admin/capacity", "/admin/capacity", {"port": "nowhere", "date": "x", "seats": "1"}),
+         ("/admin/capacity", "/admin/capacity", {"port": "laredo", "date": "2024-09-20",
+                                                  "seats": "²"}),
+         ("/admin/capacity", "/admin/capacity", {"port": "laredo", "date": "9999-12-31",
+                                                  "seats": "1"}),
          ("/admin/draws", "/admin/draws", {"window": "not a date"}),
          ("/admin/draws", "/admin/draws/verify", {"window": "2024-09-01"}),
          ("/admin/users", "/admin/users/role", {"username": "+5215599999999", "role": "king"}),
@@ -276,6 +332,96 @@ class TestBadInput:
         staff_login(client, runtime, Role.ADMIN)
         answer = submit(client, "/admin/appeals", "/admin/appeals/abc", {"decision": "uphold"})
         assert answer.status_code == 422 and "text/html" in answer.headers["content-type"]
+
+
+def _stored_ports(rt: Runtime) -> list[list[str]]:
+    with rt.uow() as uow:
+        return [row.ports for row in uow.session.scalars(select(AppointmentRequest))]
+
+
+class TestRankingPorts:
+    """/request asks for a first, second and third choice, shows them back, keeps the order."""
+
+    def _ready(self, client: TestClient) -> None:
+        register(client, language="es")
+        assert submit(client, "/group", "/group", family()).status_code == 303
+
+    def test_the_form_asks_for_first_second_and_third_choice_without_javascript(
+        self, client: TestClient
+    ) -> None:
+        self._ready(client)
+        shown = client.get("/request").text
+        for n in (1, 2, 3):
+            assert f'<select id="port-choice-{n}" name="ports"' in shown
+        assert 'type="checkbox" id="port-' not in shown
+
+    def test_the_choices_are_shown_back_in_order_before_anything_is_stored(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        self._ready(client)
+        chosen = ["san-ysidro", "calexico", "nogales"]
+        lat, lon = str(TIJUANA["lat"]), str(TIJUANA["lon"])
+        review = request_form(client, chosen, lat, lon, action="review")
+        assert review.status_code == 200, review.text
+        listed = review.text.split('id="port-order"', 1)[1].split("</ol>", 1)[0]
+        names = ["San Ysidro", "Calexico", "Nogales"]
+        assert [listed.index(name) for name in names] == sorted(listed.index(n) for n in names)
+        assert _stored_ports(runtime) == []
+        # The review page's button sends exactly what was shown, in that order.
+        sent = client.post(
+            "/request",
+            data={"csrf_token": csrf(review.text), "action": "send", "ports": chosen,
+                  "lat": lat, "lon": lon, "idempotency_key": "k-ranking-1"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert sent.status_code == 303, sent.text
+        assert _stored_ports(runtime) == [chosen]
+
+    def test_the_order_stored_is_the_order_given_not_the_page_order(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        self._ready(client)
+        # San Ysidro comes after Calexico on the page; the person put it first.
+        answer = request_form(client, ["san-ysidro", "calexico"], "32.51", "-117.03")
+        assert answer.status_code == 303, answer.text
+        assert _stored_ports(runtime) == [["san-ysidro", "calexico"]]
+
+    def test_an_unused_second_choice_is_left_out(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        self._ready(client)
+        answer = request_form(client, ["san-ysidro", "", "calexico"], "32.51", "-117.03")
+        assert answer.status_code == 303, answer.text
+        assert _stored_ports(runtime) == [["san-ysidro", "calexico"]]
+
+    def test_more_than_three_ports_are_refused_with_a_clear_message_and_none_dropped(
+        self, client: TestClient, runtime: Runtime
+    ) -> None:
+        self._ready(client)
+        four = ["san-ysidro", "calexico", "nogales", "el-paso"]
+        for action in ("review", "send"):
+            answer = request_form(client, four, "32.51", "-117.03", action=action)
+            assert answer.status_code == 422 and 'id="form-error"' in answer.text
+            message = "You chose {count} ports. Choose at most three, in order of preference."
+            assert i18n.gettext("es", message).format(count=4) in answer.text
+        assert _stored_ports(runtime) == []
+
+    def test_the_same_port_twice_is_refused(self, client: TestClient, runtime: Runtime) -> None:
+        self._ready(client)
+        answer = request_form(client, ["calexico", "calexico"], "32.51", "-117.03")
+        assert answer.status_code == 422 and 'id="form-error"' in answer.text
+        assert _stored_ports(runtime) == []
+
+    def test_changing_the_choices_shows_the_form_with_them_filled_in(
+        self, client: TestClient
+    ) -> None:
+        self._ready(client)
+        edit = request_form(client, ["nogales", "calexico"], "32.51", "-117.03", action="edit")
+        assert edit.status_code == 200
+        first = edit.text.split('id="port-choice-1"', 1)[1].split("</select>", 1)[0]
+        second = edit.text.split('id="port-choice-2"', 1)[1].split("</select>", 1)[0]
+        assert 'value="nogales" selected' in first and 'value="calexico" selected' in second
+        assert 'value="32.51"' in edit.text
 
 
 class TestAdminGeofence:
@@ -344,7 +490,8 @@ class TestCycleThroughPages:
         manifest = officer.get("/officer")
         assert number in manifest.text
         done = submit(officer, "/officer", "/officer/checkin",
-                      {"confirmation_number": number, "birth_date": "1990-03-14"})  # fmt: skip
+                      {"confirmation_number": number, "birth_day": "14", "birth_month": "3",
+                       "birth_year": "1990"})  # fmt: skip
         assert done.status_code == 303, done.text
         log_in(person, username)  # two weeks later: the session has ended
         assert i18n.gettext("ht", "Checked in at the port") in person.get("/appointment").text

@@ -239,6 +239,21 @@ class TestCheckIn:
                 confirmation_number=number, birth_date=dt.date(1990, 1, 2),
             )  # fmt: skip
 
+    def test_another_ports_officer_is_answered_as_for_a_wrong_birth_date(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        number = confirm(runtime, offered).confirmation_number or ""
+        clock.set(SAN_YSIDRO_MORNING)
+        answers = []
+        for port, born in (("laredo", dt.date(1990, 1, 2)), ("san-ysidro", dt.date(2001, 1, 1))):
+            with pytest.raises(rules.NoMatchingAppointment) as caught:
+                checkin.check_in(
+                    uow=runtime.uow(), clock=clock, officer_id=1, officer_port=port,
+                    confirmation_number=number, birth_date=born,
+                )  # fmt: skip
+            answers.append((type(caught.value), caught.value.status, str(caught.value)))
+        assert answers[0] == answers[1] and "at this port" in answers[0][2]
+
     def test_the_manifest_lists_who_comes_by_slot(self, runtime: Runtime, offered: int) -> None:
         confirm(runtime, offered)
         entries = checkin.manifest(

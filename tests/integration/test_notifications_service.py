@@ -12,14 +12,17 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Row, delete, func, select
 
 import puerta.notifications.tables  # noqa: F401  (until puerta.models imports it)
+from puerta import i18n
 from puerta.accounts.service import create_account
 from puerta.accounts.tables import Account
+from puerta.appointments.domain import PORTS_BY_SLUG
 from puerta.config import Settings
 from puerta.i18n import available_languages
 from puerta.notifications.domain import MAX_ATTEMPTS, Status
@@ -27,6 +30,7 @@ from puerta.notifications.service import (
     DeliveryReport,
     LogNotifier,
     SmtpNotifier,
+    Zones,
     deliver_pending,
     enqueue,
     notifier_from,
@@ -35,7 +39,13 @@ from puerta.notifications.tables import Notification
 from puerta.runtime import Runtime
 from tests.factories import PASSWORD, phone
 
-OFFER = {"port": "San Ysidro", "service_date": "2024-09-16", "expires_at": "2024-09-03 12:00"}
+# Machine values, as the services store them; formatted when sent.
+OFFER = {
+    "port": "san-ysidro",
+    "service_date": "2024-09-16",
+    "expires_at": "2024-09-03T16:00:00+00:00",
+}
+ZONES = Zones(window=ZoneInfo("America/Chicago"), ports=PORTS_BY_SLUG)
 _emails = itertools.count(1)
 
 
@@ -156,15 +166,17 @@ class TestDeliverPending:
         account_id, username = account(runtime)
         note_id = notify(runtime, account_id)
         notifier = FakeNotifier()
-        report = deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock)
+        report = deliver_pending(
+            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+        )
         assert report == DeliveryReport(sent=1, no_channel=0, failed=0)
         assert notifier.sent == [
             {
                 "to": username,
                 "subject": "puerta: your group was selected",
-                "body": "Your group was selected for an appointment at San Ysidro on 2024-09-16. "
-                "Confirm before 2024-09-03 12:00 from inside the eligible area, "
-                "or the seats go to others.",
+                "body": "Your group was selected for an appointment at San Ysidro on Monday, "
+                "September 16, 2024. Confirm before Tuesday, September 3, 11:00 (Chicago time; "
+                "09:00 in Tijuana) from inside the eligible area, or the seats go to others.",
                 "kind": "offer_made",
             }
         ]
@@ -178,17 +190,19 @@ class TestDeliverPending:
     def test_a_sent_notification_is_not_sent_again(self, runtime: Runtime) -> None:
         notify(runtime, account(runtime)[0])
         notifier = FakeNotifier()
-        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock)
-        assert deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock) == (
-            DeliveryReport()
-        )
+        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+        assert deliver_pending(
+            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+        ) == (DeliveryReport())
         assert len(notifier.tried) == 1
 
     def test_a_phone_username_has_no_channel_by_e_mail(self, runtime: Runtime) -> None:
         account_id, _ = account(runtime, phone())
         note_id = notify(runtime, account_id)
         notifier = SmtpNotifier(host="127.0.0.1", port=_closed_port(), sender="p@example.org")
-        report = deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock)
+        report = deliver_pending(
+            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+        )
         assert report == DeliveryReport(no_channel=1)
         stored = row(runtime, note_id)
         assert (stored.status, stored.attempts, stored.sent_at) == ("no_channel", 0, None)
@@ -199,7 +213,9 @@ class TestDeliverPending:
         account_id, username = account(runtime, phone())
         note_id = notify(runtime, account_id)
         with caplog.at_level(logging.INFO, logger="puerta.notifications"):
-            report = deliver_pending(uow=runtime.uow(), notifier=LogNotifier(), clock=runtime.clock)
+            report = deliver_pending(
+                uow=runtime.uow(), notifier=LogNotifier(), clock=runtime.clock, zones=ZONES
+            )
         assert report == DeliveryReport(sent=1)
         assert [r.getMessage() for r in caplog.records] == [
             f"notification {note_id} offer_made sent"
@@ -216,7 +232,7 @@ class TestDeliverPending:
             notify(runtime, account_id)
         notifier = FakeNotifier(refused={bad})
         reports = [
-            deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock)
+            deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
             for _ in range(MAX_ATTEMPTS + 1)
         ]
         assert reports[0] == DeliveryReport(sent=2, failed=1)
@@ -233,7 +249,9 @@ class TestDeliverPending:
     def test_a_failure_before_the_fifth_attempt_stays_pending(self, runtime: Runtime) -> None:
         bad_id, bad = account(runtime)
         note_id = notify(runtime, bad_id)
-        deliver_pending(uow=runtime.uow(), notifier=FakeNotifier({bad}), clock=runtime.clock)
+        deliver_pending(
+            uow=runtime.uow(), notifier=FakeNotifier({bad}), clock=runtime.clock, zones=ZONES
+        )
         stored = row(runtime, note_id)
         assert (stored.status, stored.attempts) == ("pending", 1)
 
@@ -250,7 +268,7 @@ class TestDeliverPending:
 
         notifier.send = crash_on_second  # type: ignore[method-assign]
         with pytest.raises(RuntimeError):
-            deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock)
+            deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
         assert (row(runtime, first).status, row(runtime, second).status) == ("sent", "pending")
 
     def test_sends_at_most_the_limit_oldest_first(self, runtime: Runtime) -> None:
@@ -258,7 +276,9 @@ class TestDeliverPending:
         for account_id, _ in accounts:
             notify(runtime, account_id)
         notifier = FakeNotifier()
-        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, limit=2)
+        deliver_pending(
+            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES, limit=2
+        )
         assert notifier.tried == [username for _, username in accounts[:2]]
         with runtime.uow() as uow:
             pending = select(func.count(Notification.id)).where(Notification.status == "pending")
@@ -269,7 +289,9 @@ class TestDeliverPending:
     ) -> None:
         note_id = notify(runtime, account(runtime)[0])
         notifier = SmtpNotifier(host="127.0.0.1", port=_closed_port(), sender="p@example.org")
-        report = deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock)
+        report = deliver_pending(
+            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+        )
         assert report == DeliveryReport(failed=1)
         stored = row(runtime, note_id)
         assert (stored.status, stored.attempts, stored.last_error) == (
@@ -289,7 +311,46 @@ SPANISH = {
 
 
 def spanish_gettext(language: str, message: str) -> str:
-    return SPANISH.get(message, message) if language == "es" else message
+    # The notification's own texts from SPANISH; dates and zones from the real catalog.
+    return SPANISH.get(message) or i18n.gettext(language, message)
+
+
+class TestFormattedWhenSent:
+    def test_a_haitian_reader_gets_the_slot_at_its_port_and_dates_in_creole(
+        self, runtime: Runtime
+    ) -> None:
+        account_id, _ = account(runtime, language="ht")
+        with runtime.uow() as uow:
+            enqueue(
+                uow.session, account_id=account_id, kind="appointment_confirmed", language="ht",
+                params={"port": "calexico", "service_date": "2024-09-16",
+                        "slot": "2024-09-16T14:00:00+00:00", "confirmation_number": "ABCD-2345"},
+                at=runtime.clock.now(),
+            )  # fmt: skip
+            uow.commit()
+        notifier = FakeNotifier()
+        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+        body = notifier.sent[0]["body"]
+        assert "Calexico" in body and "lendi 16 septanm 2024" in body
+        assert "07:00 (lè Mexicali)" in body and "09:00" not in body
+
+    def test_a_row_stored_before_machine_values_is_sent_as_it_was_written(
+        self, runtime: Runtime
+    ) -> None:
+        account_id, _ = account(runtime)
+        old = {"port": "San Ysidro", "service_date": "2024-09-16", "expires_at": "2024-09-03 12:00"}
+        with runtime.uow() as uow:
+            enqueue(
+                uow.session, account_id=account_id, kind="offer_made", language="en",
+                params=old, at=runtime.clock.now(),
+            )  # fmt: skip
+            uow.commit()
+        notifier = FakeNotifier()
+        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+        assert (
+            "San Ysidro on 2024-09-16. Confirm before 2024-09-03 12:00"
+            in (notifier.sent[0]["body"])
+        )
 
 
 class TestSmtpRoundTrip:
@@ -301,7 +362,11 @@ class TestSmtpRoundTrip:
         note_id = notify(runtime, account_id, language="es")
         notifier = SmtpNotifier(host="127.0.0.1", port=port, sender="puerta@example.org")
         report = deliver_pending(
-            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, gettext=spanish_gettext
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            gettext=spanish_gettext,
         )
         assert report == DeliveryReport(sent=1)
         [(sender, recipients, message)] = inbox.received
@@ -309,9 +374,9 @@ class TestSmtpRoundTrip:
         assert message["To"] == username
         assert message["Subject"] == "puerta: su grupo fue seleccionado"
         assert message.get_content().strip() == (
-            "Su grupo fue seleccionado para una cita en San Ysidro el 2024-09-16. Confirme "
-            "antes de 2024-09-03 12:00 desde dentro del área elegible, o los lugares pasan a "
-            "otras personas."
+            "Su grupo fue seleccionado para una cita en San Ysidro el lunes, 16 de septiembre "
+            "de 2024. Confirme antes de martes, 3 de septiembre, 11:00 (hora de Chicago; 09:00 "
+            "en Tijuana) desde dentro del área elegible, o los lugares pasan a otras personas."
         )
         assert row(runtime, note_id).status == "sent"
 

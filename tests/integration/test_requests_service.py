@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -67,6 +68,23 @@ class TestMakeRequest:
         request(runtime, account)
         with pytest.raises(domain.IdempotencyKeyReused):
             request(runtime, account, ports=["nogales"])
+
+    def test_a_key_reused_for_a_standing_request_is_refused(self, runtime: Runtime) -> None:
+        account = family_account(runtime)
+        request(runtime, account)
+        with pytest.raises(domain.IdempotencyKeyReused):
+            request(runtime, account, standing=True)
+        assert count_requests(runtime) == 1
+
+    def test_a_retry_after_a_withdrawal_still_gets_the_first_answer(self, runtime: Runtime) -> None:
+        account = family_account(runtime)
+        first = request(runtime, account)
+        service.withdraw_request(
+            uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule, account_id=account
+        )
+        again = request(runtime, account)
+        assert again.replayed and dataclasses.replace(again, replayed=False) == first
+        assert first.status is domain.RequestStatus.PENDING
 
     def test_a_second_request_in_the_same_window_is_refused(self, runtime: Runtime) -> None:
         account = family_account(runtime)

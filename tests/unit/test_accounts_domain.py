@@ -7,9 +7,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from puerta.accounts import domain
+from puerta.accounts.codes import common_passwords, known_codes
 from puerta.accounts.domain import InvalidGroup, Member
+from puerta.i18n import available_languages
 
 TODAY = dt.date(2024, 9, 2)
+KNOWN = known_codes()
+COMMON = common_passwords()
+
+
+def clean_group(members: list[Member]) -> list[Member]:
+    return domain.clean_group(members, today=TODAY, known=KNOWN)
+
+
+def problem_of(members: list[Member]) -> object:
+    with pytest.raises(InvalidGroup) as caught:
+        clean_group(members)
+    return caught.value.params["problem"]
 
 
 def a_member(**overrides: object) -> Member:
@@ -56,18 +70,35 @@ class TestNormalizeUsername:
 
 
 class TestCheckPassword:
-    def test_refuses_short_passwords(self) -> None:
+    def test_refuses_passwords_shorter_than_ten_characters(self) -> None:
         with pytest.raises(domain.WeakPassword) as caught:
-            domain.check_password("1234567")
-        assert caught.value.params == {"minimum": 8}
+            domain.check_password("tr0ub4dor", common=COMMON)
+        assert caught.value.params == {"minimum": 10}
 
-    def test_accepts_eight_characters(self) -> None:
-        domain.check_password("12345678")
+    def test_accepts_ten_characters(self) -> None:
+        domain.check_password("tr0ub4dor&", common=COMMON)
+
+    @pytest.mark.parametrize("password", ["\x00" * 10, "long enough\t", "pass\u200bword12"])
+    def test_refuses_control_and_invisible_characters(self, password: str) -> None:
+        with pytest.raises(domain.PasswordCharacters):
+            domain.check_password(password, common=COMMON)
+
+    @pytest.mark.parametrize("password", ["1234567890", "qwertyuiop", "Password123", "ILOVEYOU12"])
+    def test_refuses_common_passwords_whatever_their_case(self, password: str) -> None:
+        with pytest.raises(domain.CommonPassword):
+            domain.check_password(password, common=COMMON)
+
+    @pytest.mark.parametrize(
+        "password",
+        ["a long password 2024", "a long password", "correct horse battery", "puerta-demo-2024"],
+    )
+    def test_accepts_the_passwords_of_the_docs_demo_and_tests(self, password: str) -> None:
+        domain.check_password(password, common=COMMON)
 
 
 class TestCleanGroup:
     def test_normalizes_nationality_languages_and_spaces(self) -> None:
-        [cleaned] = domain.clean_group([a_member(given_names="  Marie   Ange ")], today=TODAY)
+        [cleaned] = clean_group([a_member(given_names="  Marie   Ange ")])
         assert cleaned.given_names == "Marie Ange"
         assert cleaned.nationality == "HTI"
         assert cleaned.languages == ("ht", "fr")
@@ -75,10 +106,10 @@ class TestCleanGroup:
     @pytest.mark.parametrize("size", [0, 13])
     def test_holds_one_to_twelve_members(self, size: int) -> None:
         with pytest.raises(InvalidGroup):
-            domain.clean_group([a_member()] * size, today=TODAY)
+            clean_group([a_member(given_names=f"P{i}") for i in range(size)])
 
     def test_twelve_members_are_a_group(self) -> None:
-        assert len(domain.clean_group([a_member()] * 12, today=TODAY)) == 12
+        assert len(clean_group([a_member(given_names=f"P{i}") for i in range(12)])) == 12
 
     @pytest.mark.parametrize(
         "overrides",
@@ -96,12 +127,61 @@ class TestCleanGroup:
     )
     def test_refuses_a_member_with_a_problem(self, overrides: dict[str, object]) -> None:
         with pytest.raises(InvalidGroup):
-            domain.clean_group([a_member(**overrides)], today=TODAY)
+            clean_group([a_member(**overrides)])
+
+    @pytest.mark.parametrize("code", ["XXX", "ZZZ", "BUR", "YUG", "EUR"])
+    def test_refuses_a_nationality_that_is_not_a_current_country(self, code: str) -> None:
+        assert problem_of([a_member(nationality=code)]) == domain.NATIONALITY
+
+    @pytest.mark.parametrize(("code", "stored"), [("hti", "HTI"), (" ven ", "VEN"), ("Ssd", "SSD")])
+    def test_upper_cases_a_real_nationality(self, code: str, stored: str) -> None:
+        [cleaned] = clean_group([a_member(nationality=code)])
+        assert cleaned.nationality == stored
+
+    @pytest.mark.parametrize("tag", ["zz", "xx", "qaa", "zh-Hanz", "es-XX", "en-US-x", "e"])
+    def test_refuses_a_language_that_does_not_exist(self, tag: str) -> None:
+        assert problem_of([a_member(languages=(tag,))]) == domain.LANGUAGES
+
+    def test_accepts_every_language_of_the_catalogs(self) -> None:
+        catalog = sorted(available_languages())
+        [cleaned] = clean_group([a_member(languages=tuple(catalog[:10]))])
+        [rest] = clean_group([a_member(languages=tuple(catalog[10:]))])
+        assert "zh-Hans" in cleaned.languages + rest.languages
+        assert len(cleaned.languages + rest.languages) == len(catalog)
+
+    @pytest.mark.parametrize(
+        ("tag", "stored"),
+        [("HT", "ht"), ("hat", "ht"), ("zh_hans", "zh-Hans"), ("pt-br", "pt-BR"),
+         ("es-419", "es-419"), ("QUC", "quc"), ("mam", "mam"), ("prs", "prs")],
+    )  # fmt: skip
+    def test_spells_a_language_tag_the_usual_way(self, tag: str, stored: str) -> None:
+        [cleaned] = clean_group([a_member(languages=(tag,))])
+        assert cleaned.languages == (stored,)
+
+    def test_refuses_a_birth_date_with_a_time_of_day(self) -> None:
+        born = dt.datetime(2010, 2, 2, 10, 0)
+        assert problem_of([a_member(birth_date=born)]) == domain.BIRTH_DATE
+
+    def test_refuses_the_same_person_twice_whatever_the_case_and_spaces(self) -> None:
+        twice = [a_member(given_names="Marie Ange"), a_member(given_names=" marie  ANGE")]
+        assert problem_of(twice) == domain.DUPLICATE
+        assert problem_of([a_member(), a_member(family_names="JOSEPH ")]) == domain.DUPLICATE
+
+    def test_namesakes_born_on_other_days_are_two_people(self) -> None:
+        twins = [a_member(), a_member(birth_date=dt.date(2016, 7, 2))]
+        assert len(clean_group(twins)) == 2
+
+    @pytest.mark.parametrize("language", ["en", "es", "ht", "quc"])
+    def test_the_group_page_offers_exactly_the_nationalities_it_accepts(
+        self, language: str
+    ) -> None:
+        from puerta.web.pages.forms import nationalities
+
+        _, everyone = nationalities(language)
+        assert {code for code, _ in everyone} == KNOWN.countries  # no XKK, ZZZ or QUU
 
     def test_keeps_names_in_any_script(self) -> None:
-        [cleaned] = domain.clean_group(
-            [a_member(given_names="مريم", family_names="Nguyễn 阮")], today=TODAY
-        )
+        [cleaned] = clean_group([a_member(given_names="مريم", family_names="Nguyễn 阮")])
         assert (cleaned.given_names, cleaned.family_names) == ("مريم", "Nguyễn 阮")
 
 

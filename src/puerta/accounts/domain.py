@@ -6,12 +6,13 @@ import datetime as dt
 import enum
 import re
 import unicodedata
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 
 from puerta.errors import Conflict, DomainError, Forbidden, Invalid, NotAuthenticated
 
 MAX_GROUP_SIZE = 12
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 100
 MAX_LANGUAGES = 10
@@ -21,8 +22,8 @@ OLDEST_BIRTH_YEAR = 1900
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$")
 _PHONE_NOISE = re.compile(r"[\s().\-]")
 _PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
-_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_ISO3 = re.compile(r"^[A-Z]{3}$")
+# language[-Script][-REGION], the parts of BCP 47 a person's spoken languages need.
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:-([a-z]{4}))?(?:-([a-z]{2}|[0-9]{3}))?$")
 
 
 class Role(enum.StrEnum):
@@ -42,6 +43,19 @@ class InvalidUsername(Invalid):
 class WeakPassword(Invalid):
     code = "weak_password"
     message = "The password must have at least {minimum} characters."
+
+
+class PasswordCharacters(Invalid):
+    code = "password_characters"
+    message = (
+        "The password has control or invisible characters; "
+        "use only letters, numbers, spaces and signs."
+    )
+
+
+class CommonPassword(Invalid):
+    code = "common_password"
+    message = "This password is one of the most common ones and easy to guess; choose another."
 
 
 class UsernameTaken(Conflict):
@@ -95,9 +109,14 @@ def normalize_username(raw: str) -> str:
     return phone if phone.startswith("+") else "+" + phone
 
 
-def check_password(password: str) -> None:
+def check_password(password: str, *, common: Container[str]) -> None:
+    """Long enough, no control characters, and not one of the ``common`` (lower-case) ones."""
     if len(password) < MIN_PASSWORD_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         raise WeakPassword(minimum=MIN_PASSWORD_LENGTH)
+    if any(unicodedata.category(ch).startswith("C") for ch in password):
+        raise PasswordCharacters()
+    if password.lower() in common:
+        raise CommonPassword()
 
 
 def check_language(language: str, available: frozenset[str]) -> str:
@@ -114,6 +133,7 @@ BIRTH_DATE = "each birth date must be in the past, after 1900"
 NATIONALITY = "each nationality must be a three-letter ISO 3166 code, such as HTI"
 LANGUAGES = "languages must be language codes such as es, ht or quc"
 DOCUMENT = "an ID document must have at most 64 characters"
+DUPLICATE = "two members have the same names and birth date"
 GROUP_PROBLEMS = (
     GROUP_SIZE,
     NAME_LENGTH,
@@ -122,7 +142,18 @@ GROUP_PROBLEMS = (
     NATIONALITY,
     LANGUAGES,
     DOCUMENT,
+    DUPLICATE,
 )
+
+
+@dataclass(frozen=True)
+class KnownCodes:
+    """The codes members are checked against; the service passes them in (``accounts.codes``)."""
+
+    countries: frozenset[str]  # ISO 3166-1 alpha-3, upper case
+    languages: Mapping[str, str]  # ISO 639 code, lower case -> the shortest code of it
+    scripts: frozenset[str]  # ISO 15924, title case: "Hans"
+    regions: frozenset[str]  # ISO 3166-1 alpha-2 and UN M.49 numeric regions
 
 
 @dataclass(frozen=True)
@@ -144,16 +175,40 @@ def _clean_name(value: str) -> str:
     return cleaned
 
 
-def clean_member(member: Member, *, today: dt.date) -> Member:
+def canonical_language(tag: str, known: KnownCodes) -> str | None:
+    """A BCP 47 tag in its usual spelling ("HT" -> "ht", "zh_hans" -> "zh-Hans"), or None."""
+    found = _LANGUAGE_TAG.match(tag.strip().replace("_", "-").lower())
+    if found is None or found[1] not in known.languages:
+        return None
+    language, script, region = known.languages[found[1]], found[2], found[3]
+    if script is not None and script.title() not in known.scripts:
+        return None
+    if region is not None and region.upper() not in known.regions:
+        return None
+    return "-".join(
+        part for part in (language, script and script.title(), region and region.upper()) if part
+    )
+
+
+def _clean_languages(languages: Iterable[str], known: KnownCodes) -> tuple[str, ...]:
+    tags = [canonical_language(tag, known) for tag in languages]
+    cleaned = tuple(dict.fromkeys(tag for tag in tags if tag is not None))
+    if None in tags or len(cleaned) > MAX_LANGUAGES:
+        raise InvalidGroup(problem=LANGUAGES)
+    return cleaned
+
+
+def clean_member(member: Member, *, today: dt.date, known: KnownCodes) -> Member:
     """Normalize one member, raising ``InvalidGroup`` with the first problem found."""
-    if not dt.date(OLDEST_BIRTH_YEAR, 1, 1) <= member.birth_date <= today:
+    # A datetime is a date too, but a birth date has no time of day.
+    if type(member.birth_date) is not dt.date or not (
+        dt.date(OLDEST_BIRTH_YEAR, 1, 1) <= member.birth_date <= today
+    ):
         raise InvalidGroup(problem=BIRTH_DATE)
     nationality = member.nationality.strip().upper()
-    if not _ISO3.match(nationality):
+    if nationality not in known.countries:
         raise InvalidGroup(problem=NATIONALITY)
-    languages = tuple(dict.fromkeys(lang.strip().lower() for lang in member.languages))
-    if len(languages) > MAX_LANGUAGES or not all(_LANGUAGE_TAG.match(x) for x in languages):
-        raise InvalidGroup(problem=LANGUAGES)
+    languages = _clean_languages(member.languages, known)
     document = member.id_document.strip() if member.id_document else None
     if document is not None and not 0 < len(document) <= MAX_DOCUMENT_LENGTH:
         raise InvalidGroup(problem=DOCUMENT)
@@ -167,11 +222,22 @@ def clean_member(member: Member, *, today: dt.date) -> Member:
     )
 
 
-def clean_group(members: list[Member], *, today: dt.date) -> list[Member]:
-    """A family group of 1 to 12 valid members."""
+def _person(member: Member) -> tuple[str, str, dt.date]:
+    # "Marie Ange" and "marie ange" or "MarieAnge" born the same day are one person typed twice.
+    given, family = (
+        "".join(n.split()).casefold() for n in (member.given_names, member.family_names)
+    )
+    return given, family, member.birth_date
+
+
+def clean_group(members: list[Member], *, today: dt.date, known: KnownCodes) -> list[Member]:
+    """A family group of 1 to 12 valid members, no one listed twice."""
     if not 1 <= len(members) <= MAX_GROUP_SIZE:
         raise InvalidGroup(problem=GROUP_SIZE)
-    return [clean_member(m, today=today) for m in members]
+    cleaned = [clean_member(m, today=today, known=known) for m in members]
+    if len({_person(m) for m in cleaned}) < len(cleaned):
+        raise InvalidGroup(problem=DUPLICATE)
+    return cleaned
 
 
 def require_role(role: Role, allowed: frozenset[Role]) -> None:

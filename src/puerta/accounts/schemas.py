@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from puerta.accounts.domain import Member, Role
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _plain_date(value: object) -> dt.date:
+    # Only YYYY-MM-DD: pydantic alone also takes a Unix timestamp or a datetime at midnight.
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return dt.date.fromisoformat(value)
+    if type(value) is dt.date:
+        return value
+    raise ValueError("a date is written YYYY-MM-DD, with no time")
+
+
+PlainDate = Annotated[dt.date, BeforeValidator(_plain_date)]
 
 
 class AccountCreate(BaseModel):
@@ -37,7 +53,7 @@ class MemberIn(BaseModel):
 
     given_names: str = Field(min_length=1, max_length=100)
     family_names: str = Field(min_length=1, max_length=100)
-    birth_date: dt.date
+    birth_date: PlainDate
     nationality: str = Field(min_length=3, max_length=3, examples=["HTI"])
     languages: list[str] = Field(default_factory=list, max_length=10)
     id_document: str | None = Field(default=None, max_length=64)

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, delete, or_, select
 
 from puerta.accounts import domain
+from puerta.accounts.codes import common_passwords, known_codes
 from puerta.accounts.domain import Member, Role
 from puerta.accounts.tables import Account, AuthToken, Group, GroupMember, epoch_us
 from puerta.appointments.domain import check_port_slug
@@ -75,7 +76,7 @@ def create_account(
 ) -> AccountView:
     """Register an account; staff roles come only from the CLI."""
     name = domain.normalize_username(username)
-    domain.check_password(password)
+    domain.check_password(password, common=common_passwords())
     domain.check_language(language, languages)
     if role is Role.OFFICER:
         if port is None:
@@ -256,7 +257,7 @@ def set_group(
 ) -> GroupView:
     """Create or replace the account's family group; registration seniority is kept."""
     now = clock.now()
-    cleaned = domain.clean_group(members, today=now.date())
+    cleaned = domain.clean_group(members, today=now.date(), known=known_codes())
     with uow:
         group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
         if group is not None and _holds_seats(uow, group.id):

@@ -152,7 +152,10 @@ def confirm_offer(
         row = _latest(uow.session, account_id)
         status = effective_status(row, now)
         if status is AppointmentStatus.EXPIRED:
-            raise rules.OfferExpired(expires_at=row.expires_at.isoformat(timespec="minutes"))
+            raise rules.OfferExpired(
+                expires_at=row.expires_at.isoformat(timespec="minutes"),
+                timezone=schedule.timezone,
+            )
         if status is not AppointmentStatus.OFFERED:
             raise rules.NotConfirmable(status=status.value)
         _check_location(uow.session, row, lat, lon, now.astimezone(schedule.tz).date())
@@ -162,8 +165,7 @@ def confirm_offer(
         _log(uow.session, row, "appointment_confirmed", now, None, {"port": row.port})
         notify_group(uow.session, row, "appointment_confirmed", now, {
             "confirmation_number": rules.format_confirmation_number(row.confirmation_number),
-            "slot": row.slot_starts_at.astimezone(ZoneInfo(PORTS_BY_SLUG[row.port].timezone))
-            .strftime("%H:%M"),
+            "slot": row.slot_starts_at.astimezone(dt.UTC).isoformat(),
         })  # fmt: skip
         view = appointment_view(uow.session, row, now)
         uow.commit()
@@ -180,7 +182,8 @@ def _log(
 def notify_group(
     session: Session, row: Appointment, kind: str, now: dt.datetime, extra: dict[str, object]
 ) -> None:
-    params = {"port": PORTS_BY_SLUG[row.port].name, "service_date": row.service_date.isoformat()}
+    # Machine values: the outbox formats them in the reader's language when it sends.
+    params = {"port": row.port, "service_date": row.service_date.isoformat()}
     enqueue(
         session, account_id=row.account_id, kind=kind, at=now,
         language=language_of(session, row.account_id), params=params | extra,
@@ -248,7 +251,7 @@ def decide_appeal(
     note: str, actor_id: int, offer_hours: int,
 ) -> AppealView:  # fmt: skip
     """Reinstate the appointment as it was, or uphold the cancellation and free the seats."""
-    text = rules.check_reason(note)
+    text = rules.check_note(note)
     now = clock.now()
     with uow:
         appeal = uow.session.get(Appeal, appeal_id)

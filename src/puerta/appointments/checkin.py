@@ -87,12 +87,15 @@ def manifest(
         ]
 
 
-def _find(session: Session, number: str, birth_date: dt.date) -> Appointment:
-    row = session.scalar(
-        select(Appointment).where(
-            Appointment.confirmation_number == rules.normalize_confirmation_number(number)
-        )
+def _find(session: Session, number: str, birth_date: dt.date, port: str | None) -> Appointment:
+    query = select(Appointment).where(
+        Appointment.confirmation_number == rules.normalize_confirmation_number(number)
     )
+    if port is not None:
+        # Another port's appointment is answered as no appointment at all, never as
+        # "wrong port": that would tell an officer anywhere which number and birth date hold.
+        query = query.where(Appointment.port == port)
+    row = session.scalar(query)
     born = select(GroupMember.id).where(
         GroupMember.group_id == (row.group_id if row else -1),
         GroupMember.birth_date == birth_date,
@@ -110,8 +113,7 @@ def check_in(
     """Check a group in at the port by confirmation number and any member's birth date."""
     now = clock.now()
     with uow:
-        row = _find(uow.session, confirmation_number, birth_date)
-        _check_port(officer_port, row.port)
+        row = _find(uow.session, confirmation_number, birth_date, officer_port)
         if row.status != AppointmentStatus.CONFIRMED.value:
             raise rules.NotCheckedInable(status=row.status)
         if row.service_date != port_today(row.port, now):

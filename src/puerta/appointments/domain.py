@@ -63,6 +63,10 @@ class InvalidPortChoice(Invalid):
     message = "Choose one to three different ports of entry, in order of preference."
 
 
+class TooManyPortChoices(InvalidPortChoice):
+    message = "You chose {count} ports. Choose at most three, in order of preference."
+
+
 class InvalidSeats(Invalid):
     code = "invalid_seats"
     message = "Seats must be a whole number from 0 to {maximum}."
@@ -115,7 +119,9 @@ def check_port_slug(slug: str) -> Port:
 
 def check_port_choices(slugs: list[str]) -> tuple[str, ...]:
     """One to three distinct, known ports, in order of preference."""
-    if not 1 <= len(slugs) <= MAX_PORT_CHOICES or len(set(slugs)) != len(slugs):
+    if len(slugs) > MAX_PORT_CHOICES:
+        raise TooManyPortChoices(count=len(slugs))
+    if not slugs or len(set(slugs)) != len(slugs):
         raise InvalidPortChoice()
     for slug in slugs:
         if slug not in PORTS_BY_SLUG:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from puerta.accounts.tables import Account, Group
-from puerta.appointments.domain import PORTS, PORTS_BY_SLUG
+from puerta.appointments.domain import PORTS
 from puerta.appointments.rules import AppointmentStatus
 from puerta.appointments.tables import Appointment, AppointmentRequest
 from puerta.audit.service import record, record_many
@@ -50,7 +49,7 @@ def release_to(session: Session, draw_id: int) -> None:
 
 
 def make_offers(
-    session: Session, draw: Any, allocation: Any, *, now: dt.datetime, hours: int, tz: ZoneInfo
+    session: Session, draw: Any, allocation: Any, *, now: dt.datetime, hours: int
 ) -> None:
     """One offer per selected group, recorded and announced in the group's language."""
     picks = {request_id: (port, share) for request_id, port, share in allocation.selected}
@@ -78,7 +77,7 @@ def make_offers(
     session.add_all([offer for offer, _ in made])
     session.flush()  # the offers in one batched INSERT, in request order
     record_many(session, [_offer_event(offer) for offer, _ in made])
-    enqueue_many(session, [_offer_note(offer, language, tz) for offer, language in made])
+    enqueue_many(session, [_offer_note(offer, language) for offer, language in made])
 
 
 def _offer_event(offer: Appointment) -> dict[str, Any]:
@@ -91,18 +90,13 @@ def _offer_event(offer: Appointment) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def readable_time(instant: dt.datetime, tz: ZoneInfo) -> str:
-    """A deadline as people read it: local date, hour and zone, e.g. 2024-09-04 10:30 CDT."""
-    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _offer_note(offer: Appointment, language: str, tz: ZoneInfo) -> dict[str, Any]:
+def _offer_note(offer: Appointment, language: str) -> dict[str, Any]:
+    # Machine values: the outbox formats them in the reader's language when it sends.
     return {
         "account_id": offer.account_id, "kind": "offer_made", "language": language,
         "at": offer.offered_at,
-        "params": {"port": PORTS_BY_SLUG[offer.port].name,
-                   "service_date": offer.service_date.isoformat(),
-                   "expires_at": readable_time(offer.expires_at, tz)},
+        "params": {"port": offer.port, "service_date": offer.service_date.isoformat(),
+                   "expires_at": offer.expires_at.astimezone(dt.UTC).isoformat()},
     }  # fmt: skip
 
 
@@ -136,8 +130,7 @@ def expire_offers(*, uow: UnitOfWork, clock: Clock) -> int:
             enqueue(
                 uow.session, account_id=offer.account_id, kind="offer_expired",
                 language=_language(uow.session, offer.account_id), at=now,
-                params={"port": PORTS_BY_SLUG[offer.port].name,
-                        "service_date": offer.service_date.isoformat()},
+                params={"port": offer.port, "service_date": offer.service_date.isoformat()},
             )  # fmt: skip
         uow.commit()
     return len(due)

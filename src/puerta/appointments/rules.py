@@ -81,7 +81,7 @@ class WrongPort(Forbidden):
 
 class NoMatchingAppointment(NotFound):
     code = "no_matching_appointment"
-    message = "No appointment matches this confirmation number and birth date."
+    message = "No appointment at this port matches this confirmation number and birth date."
 
 
 class NotServiceDate(Conflict):
@@ -115,6 +115,11 @@ class ServiceDatePassed(Conflict):
 class ReasonRequired(Invalid):
     code = "reason_required"
     message = "A cancellation by the system needs a reason of 3 to 500 characters."
+
+
+class NoteRequired(Invalid):
+    code = "note_required"
+    message = "Write a note of 3 to 500 characters explaining the decision."
 
 
 class NoSuchAppointment(NotFound):
@@ -152,8 +157,22 @@ def choose_slot(starts: Sequence[dt.time], persons: Mapping[dt.time, int]) -> dt
     return min(starts, key=lambda start: (persons.get(start, 0), start))
 
 
+def _explanation(text: str) -> str | None:
+    cleaned = " ".join(text.split())
+    return cleaned if 3 <= len(cleaned) <= 500 else None
+
+
 def check_reason(reason: str) -> str:
-    cleaned = " ".join(reason.split())
-    if not 3 <= len(cleaned) <= 500:
+    """The reason of a cancellation by the system, which the group is told."""
+    cleaned = _explanation(reason)
+    if cleaned is None:
         raise ReasonRequired()
+    return cleaned
+
+
+def check_note(note: str) -> str:
+    """The note that explains an appeal's decision."""
+    cleaned = _explanation(note)
+    if cleaned is None:
+        raise NoteRequired()
     return cleaned

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from puerta.appointments.domain import RequestStatus
 from puerta.appointments.rules import AppealDecision, AppealStatus, AppointmentStatus
@@ -26,7 +26,7 @@ class PortRead(BaseModel):
 class CapacityWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seats: int = Field(ge=0, le=100_000)
+    seats: StrictInt = Field(ge=0, le=100_000)  # a JSON integer: not true, "10" or 10.0
 
 
 class CapacityRead(BaseModel):

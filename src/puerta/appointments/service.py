@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections.abc import Mapping
@@ -18,16 +19,23 @@ from puerta.appointments.rules import LIVE, AlreadyScheduled
 from puerta.appointments.tables import Appointment, AppointmentRequest, CapacityPlan
 from puerta.audit.service import record
 from puerta.clock import Clock
+from puerta.config import DEFAULT_CAPACITY_HORIZON_DAYS
 from puerta.db import UnitOfWork
 from puerta.draws.commitments import ensure_commitment
 from puerta.draws.tables import Draw
 from puerta.errors import Conflict, Invalid
 from puerta.geo import service as geo
+from puerta.geo.domain import GeofenceVerdict
 
 
 class DateInPast(Invalid):
     code = "date_in_past"
     message = "Capacity can only be planned for today or a later date."
+
+
+class DateTooFar(Invalid):
+    code = "date_too_far"
+    message = "Capacity can be planned at most {days} days ahead, until {last_date}."
 
 
 class WithdrawAfterClose(Conflict):
@@ -109,13 +117,18 @@ def set_capacity(
     service_date: dt.date,
     seats: int,
     actor_id: int | None,
+    horizon_days: int = DEFAULT_CAPACITY_HORIZON_DAYS,
 ) -> CapacityView:
-    """Plan the seats of one port on one service date (admins)."""
+    """Plan the seats of one port on one service date, up to ``horizon_days`` ahead (admins)."""
     port = domain.check_port_slug(slug)
     domain.check_seats(seats)
     now = clock.now()
-    if service_date < now.astimezone(domain.WindowSchedule(port.timezone).tz).date():
+    today = now.astimezone(domain.WindowSchedule(port.timezone).tz).date()
+    if service_date < today:
         raise DateInPast()
+    last_date = today + dt.timedelta(days=horizon_days)
+    if service_date > last_date:
+        raise DateTooFar(days=horizon_days, last_date=last_date.isoformat())
     with uow:
         plan = uow.session.scalar(
             select(CapacityPlan).where(
@@ -145,24 +158,46 @@ def _request_view(
         standing=row.standing,
         geofence_state=row.geofence_state,
         geofence_policy=row.geofence_policy,
-        created_at=row.created_at,
+        # In UTC as stored, so a replay read back from the database answers the same.
+        created_at=row.created_at.astimezone(dt.UTC),
         window_closes_at=schedule.closes_at(row.window),
         replayed=replayed,
     )
 
 
-def _replay(
-    uow: UnitOfWork, account_id: int, key: str, ports: tuple[str, ...]
-) -> AppointmentRequest | None:
-    row = uow.session.scalar(
-        select(AppointmentRequest).where(
-            AppointmentRequest.account_id == account_id,
-            AppointmentRequest.idempotency_key == key,
+@dataclass(frozen=True)
+class _Asked:
+    """What a request asks for, as far as it is stored: a retry must ask for the same."""
+
+    account_id: int
+    key: str
+    ports: tuple[str, ...]
+    standing: bool
+
+
+def _first_answer(
+    row: AppointmentRequest, schedule: WindowSchedule, *, replayed: bool
+) -> RequestView:
+    """The answer the request got when it was made, rebuilt from what is stored of it."""
+    view = _request_view(row, schedule, replayed=replayed)
+    # Every request is made pending; what became of it since is not part of that answer.
+    return dataclasses.replace(view, status=RequestStatus.PENDING)
+
+
+def _replay(uow: UnitOfWork, schedule: WindowSchedule, asked: _Asked) -> RequestView | None:
+    """The first answer to this key, read in a transaction of its own (so it sees commits)."""
+    with uow:
+        row = uow.session.scalar(
+            select(AppointmentRequest).where(
+                AppointmentRequest.account_id == asked.account_id,
+                AppointmentRequest.idempotency_key == asked.key,
+            )
         )
-    )
-    if row is not None and tuple(row.ports) != ports:
-        raise domain.IdempotencyKeyReused()
-    return row
+        if row is None:
+            return None
+        if (tuple(row.ports), row.standing) != (asked.ports, asked.standing):
+            raise domain.IdempotencyKeyReused()
+        return _first_answer(row, schedule, replayed=True)
 
 
 def _check_can_request(uow: UnitOfWork, group_id: int, window: dt.date) -> None:
@@ -202,61 +237,93 @@ def make_request(
 ) -> RequestView:
     """Enter the group in the open window; a retry with the same key returns the first result."""
     key = domain.check_idempotency_key(idempotency_key)
-    choices = domain.check_port_choices(ports)
+    asked = _Asked(account_id, key, domain.check_port_choices(ports), standing)
+    first = _replay(uow, schedule, asked)
+    if first is not None:
+        return first
+    try:
+        return _enter(uow, clock=clock, schedule=schedule, asked=asked, lat=lat, lon=lon, rng=rng)
+    except domain.AlreadyRequested:
+        # A retry racing the first one loses to it once the first commits; it answers as the
+        # first did, read afresh (after a failed insert, PostgreSQL's transaction is void).
+        first = _replay(uow, schedule, asked)
+        if first is None:
+            raise
+        return first
+
+
+def _check_location(
+    uow: UnitOfWork, group_id: int, *, lat: float, lon: float, on: dt.date
+) -> GeofenceVerdict:
+    nationalities = uow.session.scalars(
+        select(GroupMember.nationality).where(GroupMember.group_id == group_id)
+    ).all()
+    verdict = geo.check_location(lat=lat, lon=lon, on=on, nationalities=nationalities)
+    if not verdict.eligible:
+        raise domain.OutsideGeofence(reason=verdict.reason)
+    return verdict
+
+
+def _new_request(
+    asked: _Asked, *, group_id: int, window: dt.date, verdict: GeofenceVerdict, now: dt.datetime
+) -> AppointmentRequest:
+    choices = asked.ports
+    return AppointmentRequest(
+        group_id=group_id,
+        account_id=asked.account_id,
+        window=window,
+        port_1=choices[0],
+        port_2=choices[1] if len(choices) > 1 else None,
+        port_3=choices[2] if len(choices) > 2 else None,
+        status=RequestStatus.PENDING.value,
+        geofence_eligible=verdict.eligible,
+        geofence_state=verdict.state,
+        geofence_policy=verdict.policy,
+        standing=asked.standing,
+        idempotency_key=asked.key,
+        created_at=now,
+    )
+
+
+def _enter(
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    schedule: WindowSchedule,
+    asked: _Asked,
+    lat: float,
+    lon: float,
+    rng: random.Random,
+) -> RequestView:
     now = clock.now()
     with uow:
-        first = _replay(uow, account_id, key, choices)
-        if first is not None:
-            return _request_view(first, schedule, replayed=True)
-        group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
+        group = uow.session.scalar(select(Group).where(Group.account_id == asked.account_id))
         if group is None:
             raise GroupNotFound()
         _check_not_scheduled(uow, group.id)
         window = schedule.open_window(now)
         if window is None:
-            raise domain.WindowClosed(opens_at=schedule.next_opening(now).isoformat())
+            raise domain.WindowClosed(
+                opens_at=schedule.next_opening(now).isoformat(), timezone=schedule.timezone
+            )
         _check_can_request(uow, group.id, window)
-        nationalities = uow.session.scalars(
-            select(GroupMember.nationality).where(GroupMember.group_id == group.id)
-        ).all()
-        verdict = geo.check_location(
-            lat=lat, lon=lon, on=now.astimezone(schedule.tz).date(), nationalities=nationalities
-        )
-        if not verdict.eligible:
-            raise domain.OutsideGeofence(reason=verdict.reason)
-        row = AppointmentRequest(
-            group_id=group.id,
-            account_id=account_id,
-            window=window,
-            port_1=choices[0],
-            port_2=choices[1] if len(choices) > 1 else None,
-            port_3=choices[2] if len(choices) > 2 else None,
-            status=RequestStatus.PENDING.value,
-            geofence_eligible=verdict.eligible,
-            geofence_state=verdict.state,
-            geofence_policy=verdict.policy,
-            standing=standing,
-            idempotency_key=key,
-            created_at=now,
-        )
+        on = now.astimezone(schedule.tz).date()
+        verdict = _check_location(uow, group.id, lat=lat, lon=lon, on=on)
+        row = _new_request(asked, group_id=group.id, window=window, verdict=verdict, now=now)
         ensure_commitment(uow.session, window=window, clock=clock, rng=rng)
         uow.session.add(row)
         try:
             uow.session.flush()
         except IntegrityError:
-            # Another request for this group or key won the race; answer as it would have.
-            uow.rollback()
-            first = _replay(uow, account_id, key, choices)
-            if first is not None:
-                return _request_view(first, schedule, replayed=True)
+            # The unique indexes: this group's window or this key was taken meanwhile.
             raise domain.AlreadyRequested() from None
         record(
-            uow.session, at=now, kind="request_made", actor_id=account_id,
+            uow.session, at=now, kind="request_made", actor_id=asked.account_id,
             subject=f"request:{row.id}",
-            data={"window": window.isoformat(), "ports": list(choices), "standing": standing,
-                  "state": verdict.state, "policy": verdict.policy},
+            data={"window": window.isoformat(), "ports": list(asked.ports),
+                  "standing": asked.standing, "state": verdict.state, "policy": verdict.policy},
         )  # fmt: skip
-        view = _request_view(row, schedule)
+        view = _first_answer(row, schedule, replayed=False)
         uow.commit()
     return view
 

@@ -240,7 +240,9 @@ def _check_can_run(
     if session.get(WindowCommitment, window) is None:
         raise UnknownWindow(window=window.isoformat())
     if now < sched.closes_at(window):
-        raise WindowStillOpen(closes_at=sched.closes_at(window).isoformat())
+        raise WindowStillOpen(
+            closes_at=sched.closes_at(window).isoformat(), timezone=sched.timezone
+        )
     later = session.scalar(select(func.max(Draw.window)).where(Draw.window > window))
     if later is not None:
         raise DrawOutOfOrder(later=later.isoformat())
@@ -279,9 +281,7 @@ def _run(
             data={"entries": len(entries), "digest": digest, "seed": seed.hex(),
                   "groups_selected": len(allocation.selected)},
         )  # fmt: skip
-        offers.make_offers(
-            session, draw, allocation, now=now, hours=config.offer_hours, tz=config.schedule.tz
-        )
+        offers.make_offers(session, draw, allocation, now=now, hours=config.offer_hours)
         _mark_selected(session, [r for r, _, _ in allocation.selected])
         session.add(DrawEntries(draw_id=draw.id, packed=compressed.result()))
     return draw

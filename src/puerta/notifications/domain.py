@@ -1,15 +1,18 @@
 """What each notification says, in plain English, and how it is filled in (stdlib only).
 
 The English texts are the gettext message ids; translations live in the catalogs. Many
-readers read little, so the texts use plain words and short sentences. Parameters arrive
-already formatted for reading (a port's name, an ISO date, a time), never personal data.
+readers read little, so the texts use plain words and short sentences. Parameters are stored
+as machine values (a port's slug, an ISO date, an ISO instant), never personal data, and are
+formatted when sent, in the reader's language, by a ``Shown`` the service passes in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import string
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 Gettext = Callable[[str], str]
 
@@ -40,9 +43,10 @@ def status_after_failure(attempts: int) -> Status:
 
 
 # kind -> (subject, body). Placeholders, by kind:
+# (port: a slug; service_date: an ISO date; expires_at and slot: ISO instants)
 #   offer_made             port, service_date, expires_at
 #   offer_expired          port, service_date
-#   appointment_confirmed  port, service_date, slot (a local time, 07:30), confirmation_number
+#   appointment_confirmed  port, service_date, slot, confirmation_number
 #   appointment_cancelled  port, service_date, reason (the staff member's words)
 #   appeal_opened          port, service_date, appeal (its number)
 #   appeal_decided         port, service_date, decision (a code of DECISIONS)
@@ -139,23 +143,87 @@ def _render_one(text: str, params: Mapping[str, object], gettext: Gettext) -> st
     return _fill(text, _KeepMissing(params)) or text
 
 
-def _shown(params: Mapping[str, object], gettext: Gettext) -> dict[str, object]:
-    shown = dict(params)
+class Shown(Protocol):
+    """How machine values read in one language; each time in a named zone."""
+
+    def port(self, slug: str) -> str | None:
+        """The port's name, or None for a slug it does not know."""
+        ...
+
+    def day(self, value: dt.date) -> str: ...
+
+    def slot(self, instant: dt.datetime, *, port: str) -> str:
+        """The hour at the port, in the port's zone, named."""
+        ...
+
+    def deadline(self, instant: dt.datetime, *, also_port: str) -> str:
+        """In the window's zone, named, and in the port's zone when that differs."""
+        ...
+
+
+def _instant(value: object) -> dt.datetime | None:
+    try:
+        instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return instant if instant is not None and instant.tzinfo is not None else None
+
+
+def _day(value: object) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _formatted(params: Mapping[str, object], shown: Shown) -> dict[str, object]:
+    # A value that is not a machine value (an outbox row written before they were) stays.
+    out = dict(params)
+    slug = params.get("port")
+    name = shown.port(slug) if isinstance(slug, str) else None
+    if name is None or not isinstance(slug, str):
+        return out
+    out["port"] = name
+    if (day := _day(params.get("service_date"))) is not None:
+        out["service_date"] = shown.day(day)
+    if (slot := _instant(params.get("slot"))) is not None:
+        out["slot"] = shown.slot(slot, port=slug)
+    if (deadline := _instant(params.get("expires_at"))) is not None:
+        out["expires_at"] = shown.deadline(deadline, also_port=slug)
+    return out
+
+
+def _shown(
+    params: Mapping[str, object], gettext: Gettext, shown: Shown | None
+) -> dict[str, object]:
+    out = dict(params) if shown is None else _safely_formatted(params, shown)
     for key, phrases in _PHRASES.items():
-        value = shown.get(key)
+        value = out.get(key)
         if isinstance(value, str) and value in phrases:
-            shown[key] = _translate(gettext, phrases[value])
-    return shown
+            out[key] = _translate(gettext, phrases[value])
+    return out
 
 
-def render(kind: str, params: Mapping[str, object], gettext: Gettext) -> tuple[str, str]:
-    """(subject, body) in the language of ``gettext``; falls back to English, never raises."""
+def _safely_formatted(params: Mapping[str, object], shown: Shown) -> dict[str, object]:
+    try:
+        return _formatted(params, shown)
+    except Exception:  # a value the formatter chokes on must not stop a notification
+        return dict(params)
+
+
+def render(
+    kind: str, params: Mapping[str, object], gettext: Gettext, shown: Shown | None = None
+) -> tuple[str, str]:
+    """(subject, body) in the language of ``gettext``; falls back to English, never raises.
+
+    ``shown`` formats the machine values; without it they are shown as stored.
+    """
     try:
         subject, body = TEMPLATES[NotificationKind(kind)]
     except ValueError:
         subject, body = FALLBACK
-    shown = _shown(params, gettext)
-    return _render_one(subject, shown, gettext), _render_one(body, shown, gettext)
+    filled = _shown(params, gettext, shown)
+    return _render_one(subject, filled, gettext), _render_one(body, filled, gettext)
 
 
 def message_ids() -> list[str]:

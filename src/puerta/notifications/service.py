@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from puerta import i18n
 from puerta.accounts.tables import Account
 from puerta.clock import Clock
 from puerta.config import Settings
+from puerta.dates import Dates
 from puerta.db import UnitOfWork
 from puerta.notifications.domain import (
     NotificationKind,
@@ -40,6 +42,49 @@ SMTP_TIMEOUT_SECONDS = 15.0
 
 # puerta.i18n.gettext's shape: (language, message id) -> text.
 LanguageGettext = Callable[[str, str], str]
+
+
+class Place(Protocol):
+    """A port as notifications name it (puerta.appointments.domain.Port has this shape)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def mexican_city(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Zones:
+    """Where the times in notifications are read: the window's zone and each port's."""
+
+    window: ZoneInfo
+    ports: Mapping[str, Place]
+
+
+@dataclass(frozen=True)
+class LocalShown:
+    """Machine values in one reader's language (notifications.domain.Shown)."""
+
+    zones: Zones
+    dates: Dates
+
+    def port(self, slug: str) -> str | None:
+        place = self.zones.ports.get(slug)
+        return None if place is None else place.name
+
+    def day(self, value: dt.date) -> str:
+        return self.dates.day(value)
+
+    def slot(self, instant: dt.datetime, *, port: str) -> str:
+        place = self.zones.ports[port]
+        return self.dates.hour_at(instant, ZoneInfo(place.timezone), place.mexican_city)
+
+    def deadline(self, instant: dt.datetime, *, also_port: str) -> str:
+        place = self.zones.ports[also_port]
+        also = (ZoneInfo(place.timezone), place.mexican_city)
+        return self.dates.moment_at(instant, self.zones.window, also)
 
 
 class Notifier(Protocol):
@@ -171,6 +216,7 @@ def deliver_pending(
     uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
+    zones: Zones,
     limit: int = 100,
     gettext: LanguageGettext = i18n.gettext,
 ) -> DeliveryReport:
@@ -180,7 +226,7 @@ def deliver_pending(
         pending = select(Notification.id).where(Notification.status == Status.PENDING.value)
         ids = uow.session.scalars(pending.order_by(Notification.id).limit(limit)).all()
         for note_id in ids:
-            outcome = _deliver_one(uow.session, note_id, notifier, clock, gettext)
+            outcome = _deliver_one(uow.session, note_id, notifier, clock, _Sending(zones, gettext))
             # Committed one by one, so one bad address never holds back or undoes the rest.
             uow.commit()
             if outcome is not None:
@@ -192,8 +238,14 @@ def deliver_pending(
     )
 
 
+@dataclass(frozen=True)
+class _Sending:
+    zones: Zones
+    gettext: LanguageGettext
+
+
 def _deliver_one(
-    session: Session, note_id: int, notifier: Notifier, clock: Clock, gettext: LanguageGettext
+    session: Session, note_id: int, notifier: Notifier, clock: Clock, how: _Sending
 ) -> Status | None:
     """Try one notification; returns SENT, NO_CHANNEL, FAILED (this send failed) or None."""
     # SKIP LOCKED (PostgreSQL; SQLite ignores it) lets two job processes share the outbox
@@ -211,7 +263,7 @@ def _deliver_one(
     if not notifier.reaches(username):
         note.status = Status.NO_CHANNEL.value
         return Status.NO_CHANNEL
-    error = _send(notifier, note, username, gettext)
+    error = _send(notifier, note, username, how)
     note.attempts += 1
     if error is None:
         note.status, note.sent_at, note.last_error = Status.SENT.value, clock.now(), None
@@ -221,13 +273,14 @@ def _deliver_one(
     return Status.FAILED
 
 
-def _send(
-    notifier: Notifier, note: Notification, username: str, gettext: LanguageGettext
-) -> str | None:
+def _send(notifier: Notifier, note: Notification, username: str, how: _Sending) -> str | None:
     """Render and send; returns the error code (the exception's class name) or None."""
-    subject, body = render(
-        note.kind, _params(note.params), lambda message: gettext(note.language, message)
-    )
+
+    def gettext(message: str) -> str:
+        return how.gettext(note.language, message)
+
+    shown = LocalShown(how.zones, Dates(note.language, gettext))
+    subject, body = render(note.kind, _params(note.params), gettext, shown)
     try:
         notifier.send(
             to=username, subject=subject, body=body, notification_id=note.id, kind=note.kind

@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_file
 from jinja2.ext import babel_extract
 
 import puerta
-from puerta import i18n
+from puerta import dates, i18n
 from puerta.accounts.domain import GROUP_PROBLEMS
 from puerta.errors import DomainError
 from puerta.notifications.domain import message_ids as notification_messages
@@ -38,6 +38,7 @@ def all_messages() -> list[str]:
     ids = [cls.message for cls in errors]
     ids += list(problems.UI_MESSAGES) + list(i18n.REASON_TEXT.values()) + [i18n.OTHER_REASON]
     ids += list(GROUP_PROBLEMS) + notification_messages() + page_messages()
+    ids += dates.message_ids()
     return sorted(set(ids))
 
 

@@ -35,5 +35,6 @@ def set_capacity(
         service_date=date,
         seats=body.seats,
         actor_id=account.id,
+        horizon_days=runtime.settings.capacity_horizon_days,
     )
     return CapacityRead(**dataclasses.asdict(view))

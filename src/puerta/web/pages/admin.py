@@ -46,7 +46,10 @@ def _page(page: Page, name: str, *, status: int = 200, **context: Any) -> HTMLRe
 
 
 def _error(page: Page, error: DomainError) -> dict[str, Any]:
-    return {"status": error.status, "error": i18n.translate_error(error, page.language)}
+    return {
+        "status": forms.failed_status(error),
+        "error": i18n.translate_error(error, page.language),
+    }
 
 
 @router.get("", response_class=HTMLResponse)
@@ -82,7 +85,7 @@ def set_capacity(page: AdminPage, form: Form) -> Response:
     day = field_text(form, "date")
     try:
         seats_text = field_text(form, "seats")
-        if not seats_text.isdigit():
+        if not (seats_text.isascii() and seats_text.isdigit()):  # "²" is a digit to Python
             raise BadNumber()
         ports.set_capacity(
             uow=page.runtime.uow(),
@@ -91,6 +94,7 @@ def set_capacity(page: AdminPage, form: Form) -> Response:
             service_date=forms.parse_date(day),
             seats=int(seats_text),
             actor_id=page.account_id,
+            horizon_days=page.runtime.settings.capacity_horizon_days,
         )
     except DomainError as error:
         return _capacity(page, day if _is_date(day) else None, **_error(page, error))

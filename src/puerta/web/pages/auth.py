@@ -12,6 +12,7 @@ from puerta import i18n
 from puerta.accounts import service as accounts
 from puerta.accounts.domain import Role
 from puerta.errors import DomainError
+from puerta.web.pages import forms
 from puerta.web.pages.render import N_, redirect, render, safe_next
 from puerta.web.pages.session import (
     Form,
@@ -76,7 +77,7 @@ def register(page: PageDep, form: Form) -> Response:
             title=page.gettext(REGISTER_TITLE),
             form=values,
             error=i18n.translate_error(error, page.language),
-            status=error.status,
+            status=forms.failed_status(error),
         )
     return redirect(page, "/group?done=registered")
 
@@ -102,7 +103,7 @@ def login(page: PageDep, form: Form) -> Response:
             form=values,
             next=safe_next(values["next"], ""),
             error=i18n.translate_error(error, page.language),
-            status=error.status,
+            status=forms.failed_status(error),
         )
     return redirect(page, safe_next(values["next"], HOMES.get(role, "/")))
 

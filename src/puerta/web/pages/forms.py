@@ -10,11 +10,13 @@ from functools import cache
 
 from babel import Locale
 from babel.core import get_global
+from babel.dates import get_date_format
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 
+from puerta.accounts.codes import known_codes
 from puerta.accounts.domain import MAX_GROUP_SIZE, Member
-from puerta.errors import Invalid
+from puerta.errors import DomainError, Invalid
 from puerta.web.pages.session import field_text
 
 # The nationalities most often seen among people waiting, offered first in the list.
@@ -43,7 +45,9 @@ _NAME_FALLBACK = {"ht": "fr", "quc": "es"}
 MEMBER_FIELDS = (
     "given_names",
     "family_names",
-    "birth_date",
+    "birth_day",
+    "birth_month",
+    "birth_year",
     "nationality",
     "languages",
     "id_document",
@@ -63,11 +67,32 @@ class LocationMissing(Invalid):
     )
 
 
+class BadDateParts(Invalid):
+    code = "bad_date"
+    message = "Check the date: a day from 1 to 31, a month, and the year in four digits."
+
+
 def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise BadDate() from None
+
+
+def parse_date_parts(day: str, month: str, year: str) -> dt.date:
+    """A date typed in three fields (day, month chosen by name, year), as people write it."""
+    day, month, year = day.strip(), month.strip(), year.strip()
+    if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
+        raise BadDateParts()
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        raise BadDateParts() from None
+
+
+def date_parts(form: FormData, prefix: str) -> dict[str, str]:
+    """The three fields of a date as typed, ``<prefix>_day``, ``_month`` and ``_year``."""
+    return {part: field_text(form, f"{prefix}_{part}") for part in ("day", "month", "year")}
 
 
 def parse_location(form: FormData) -> tuple[float, float]:
@@ -104,7 +129,7 @@ def to_member(row: dict[str, str]) -> Member:
     return Member(
         given_names=row["given_names"],
         family_names=row["family_names"],
-        birth_date=parse_date(row["birth_date"]),
+        birth_date=parse_date_parts(row["birth_day"], row["birth_month"], row["birth_year"]),
         nationality=row["nationality"],
         languages=languages,
         id_document=row["id_document"] or None,
@@ -115,7 +140,9 @@ def member_row(member: Member) -> dict[str, str]:
     return {
         "given_names": member.given_names,
         "family_names": member.family_names,
-        "birth_date": member.birth_date.isoformat(),
+        "birth_day": str(member.birth_date.day),
+        "birth_month": str(member.birth_date.month),
+        "birth_year": str(member.birth_date.year),
         "nationality": member.nationality,
         "languages": ",".join(member.languages),
         "id_document": member.id_document or "",
@@ -133,6 +160,7 @@ def nationalities(language: str) -> tuple[list[tuple[str, str]], list[tuple[str,
         if len(code) == 3
         and code.isalpha()
         and code not in _WITHDRAWN
+        and code in known_codes().countries  # only what the group's validation accepts
         and len(targets) == 1
         and targets[0] in names
     }
@@ -170,3 +198,23 @@ def nationality_options(
         return Markup(html)
 
     return options
+
+
+@cache
+def date_order(language: str) -> tuple[str, str, str]:
+    """The order of day, month and year in ``language``'s short date (year first in Chinese)."""
+    # CLDR's ht data is the root locale's (year first); Haitians write dates as French does.
+    source = _NAME_FALLBACK.get(language, language)
+    pattern = get_date_format("short", locale=Locale.parse(source)).pattern
+    found = {part: pattern.find(letter) for part, letter in (("day", "d"), ("month", "M"))}
+    found["year"] = pattern.find("y")
+    if min(found.values()) < 0:
+        return ("day", "month", "year")
+    ordered = sorted(found, key=found.__getitem__)
+    return (ordered[0], ordered[1], ordered[2])
+
+
+def failed_status(error: DomainError) -> int:
+    """The status of a form shown again with its error: the page itself exists, so never 404
+    (a browser, and whoever reads its console, would take that for a missing page)."""
+    return 422 if error.status == 404 else error.status

@@ -47,6 +47,7 @@ def _manifest_page(
         page,
         "officer.html",
         title=page.gettext(TITLE),
+        date_order=forms.date_order(page.language),
         port=PORTS_BY_SLUG[port],
         day=day,
         entries=entries,
@@ -66,18 +67,17 @@ def manifest(page: StaffPage, date: str | None = None, port: str | None = None) 
 def check_in(page: OfficerPage, form: Form) -> Response:
     """Check a group in by confirmation number and the birth date of any member."""
     slug = _port(page, None)
-    values = {
-        "confirmation_number": field_text(form, "confirmation_number"),
-        "birth_date": field_text(form, "birth_date"),
-    }
+    birth = forms.date_parts(form, "birth")
+    number = field_text(form, "confirmation_number")
+    values: dict[str, Any] = {"confirmation_number": number, "birth": birth}
     try:
         checkin.check_in(
             uow=page.runtime.uow(),
             clock=page.runtime.clock,
             officer_id=page.account_id,
             officer_port=slug,
-            confirmation_number=values["confirmation_number"],
-            birth_date=forms.parse_date(values["birth_date"]),
+            confirmation_number=number,
+            birth_date=forms.parse_date_parts(birth["day"], birth["month"], birth["year"]),
         )
     except DomainError as error:
         day = checkin.port_today(slug, page.runtime.clock.now())
@@ -85,7 +85,7 @@ def check_in(page: OfficerPage, form: Form) -> Response:
             page,
             slug,
             day,
-            status=error.status,
+            status=forms.failed_status(error),
             form=values,
             error=i18n.translate_error(error, page.language),
         )
@@ -107,7 +107,11 @@ def no_show(page: OfficerPage, form: Form) -> Response:
     except DomainError as error:
         day = checkin.port_today(slug, page.runtime.clock.now())
         return _manifest_page(
-            page, slug, day, status=error.status, error=i18n.translate_error(error, page.language)
+            page,
+            slug,
+            day,
+            status=forms.failed_status(error),
+            error=i18n.translate_error(error, page.language),
         )
     return redirect(page, "/officer?done=saved")
 

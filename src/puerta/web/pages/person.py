@@ -14,7 +14,7 @@ from puerta.accounts import service as accounts
 from puerta.accounts.domain import MAX_GROUP_SIZE
 from puerta.appointments import booking
 from puerta.appointments import service as requests
-from puerta.appointments.domain import NoCurrentRequest
+from puerta.appointments.domain import NoCurrentRequest, check_port_choices
 from puerta.appointments.rules import NoAppointment
 from puerta.draws import service as draws
 from puerta.errors import DomainError
@@ -69,7 +69,7 @@ def _failed(page: Page, name: str, error: DomainError, **context: Any) -> HTMLRe
         f"{name}.html",
         title=page.gettext(TITLES[name]),
         error=message,
-        status=error.status,
+        status=forms.failed_status(error),
         **context,
     )
 
@@ -90,15 +90,17 @@ def group_form(page: RegistrantPage) -> HTMLResponse:
     return _group_page(page, rows)
 
 
-def _group_page(page: Page, rows: list[dict[str, str]], **context: Any) -> HTMLResponse:
-    return _page(
-        page,
-        "group",
-        rows=rows,
-        nationality_options=_nationalities(page),
-        max_size=MAX_GROUP_SIZE,
-        **context,
-    )
+def _group_context(page: Page, rows: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "rows": rows,
+        "nationality_options": _nationalities(page),
+        "max_size": MAX_GROUP_SIZE,
+        "date_order": forms.date_order(page.language),
+    }
+
+
+def _group_page(page: Page, rows: list[dict[str, str]]) -> HTMLResponse:
+    return _page(page, "group", **_group_context(page, rows))
 
 
 @router.post("/group", response_class=HTMLResponse)
@@ -120,14 +122,7 @@ def save_group(page: RegistrantPage, form: Form) -> Response:
             members=members,
         )
     except DomainError as error:
-        return _failed(
-            page,
-            "group",
-            error,
-            rows=rows,
-            nationality_options=_nationalities(page),
-            max_size=MAX_GROUP_SIZE,
-        )
+        return _failed(page, "group", error, **_group_context(page, rows))
     return redirect(page, "/status?done=group_saved")
 
 
@@ -147,10 +142,11 @@ def request_form(page: RegistrantPage) -> HTMLResponse:
     return _page(page, "request", form=form, **_state(page))
 
 
-def _request_values(page: Page, form: FormData) -> dict[str, Any]:
+def _request_values(form: FormData) -> dict[str, Any]:
+    # The three choice lists submit in page order (first, second, third); unused ones are empty.
     return {
         "idempotency_key": field_text(form, "idempotency_key"),
-        "ports": [p for p in form.getlist("ports") if isinstance(p, str)][:3],
+        "ports": [p for p in form.getlist("ports") if isinstance(p, str) and p],
         "standing": form.get("standing") == "on",
         "lat": field_text(form, "lat"),
         "lon": field_text(form, "lon"),
@@ -159,26 +155,39 @@ def _request_values(page: Page, form: FormData) -> dict[str, Any]:
 
 @router.post("/request", response_class=HTMLResponse)
 def make_request(page: RegistrantPage, form: Form) -> Response:
-    """Enter the group in today's draw; the location is checked, never stored."""
-    values = _request_values(page, form)
-    runtime = page.runtime
+    """Check the ports and place, show them back in order, then enter the group in the draw.
+
+    ``action``: ``review`` shows the choices back, ``edit`` returns to the form, ``send``
+    (the default) makes the request. The location is checked, never stored."""
+    values = _request_values(form)
+    action = field_text(form, "action", "send")
+    if action == "edit":
+        return _page(page, "request", form=values, **_state(page))
     try:
+        check_port_choices(values["ports"])
         lat, lon = forms.parse_location(form)
-        requests.make_request(
-            uow=runtime.uow(),
-            clock=runtime.clock,
-            schedule=runtime.schedule,
-            account_id=page.account_id,
-            ports=values["ports"],
-            lat=lat,
-            lon=lon,
-            idempotency_key=values["idempotency_key"],
-            standing=values["standing"],
-            rng=runtime.rng,
-        )
+        if action == "review":
+            return _page(page, "request", form=values, review=True, **_state(page))
+        _send_request(page, values, lat, lon)
     except DomainError as error:
         return _failed(page, "request", error, form=values, **_state(page))
     return redirect(page, "/status?done=requested")
+
+
+def _send_request(page: Page, values: dict[str, Any], lat: float, lon: float) -> None:
+    runtime = page.runtime
+    requests.make_request(
+        uow=runtime.uow(),
+        clock=runtime.clock,
+        schedule=runtime.schedule,
+        account_id=page.account_id,
+        ports=values["ports"],
+        lat=lat,
+        lon=lon,
+        idempotency_key=values["idempotency_key"],
+        standing=values["standing"],
+        rng=runtime.rng,
+    )
 
 
 @router.post("/request/withdraw", response_class=HTMLResponse)

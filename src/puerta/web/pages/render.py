@@ -3,19 +3,19 @@ language and the static files' cache-busting addresses."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from puerta import i18n
 from puerta.appointments.domain import PORTS, PORTS_BY_SLUG
+from puerta.web.pages.formatting import Formatter, reader_port
 from puerta.web.pages.session import Page
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -64,27 +64,6 @@ def _native_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-class Formatter:
-    """Dates and times for one reader, in the window's time zone."""
-
-    def __init__(self, page: Page) -> None:
-        self.locale = Locale.parse(page.language)
-        self.tz = page.runtime.schedule.tz
-
-    def when(self, instant: dt.datetime | None) -> str:
-        if instant is None:
-            return ""
-        return format_datetime(instant, "EEEE d MMMM, HH:mm", tzinfo=self.tz, locale=self.locale)
-
-    def day(self, value: dt.date | None) -> str:
-        return "" if value is None else format_date(value, "full", locale=self.locale)
-
-    def time(self, instant: dt.datetime | None) -> str:
-        if instant is None:
-            return ""
-        return format_time(instant, "HH:mm", tzinfo=self.tz, locale=self.locale)
-
-
 def translator(page: Page) -> Any:
     rtl = text_direction(page.language) == "rtl"
 
@@ -92,16 +71,22 @@ def translator(page: Page) -> Any:
         text = page.gettext(message)
         if not params:
             return text
-        if rtl:
-            # First-strong isolates keep a Latin name such as "El Paso (Paso del Norte)" from
-            # scrambling the right-to-left sentence around it.
-            params = {key: f"\u2068{value}\u2069" for key, value in params.items()}
+        # Formatted values arrive as Markup already isolated in <bdi>; for the others,
+        # first-strong isolates keep a Latin name such as "El Paso (Paso del Norte)" from
+        # scrambling the right-to-left sentence around it.
+        shown = {key: _isolated_text(value, rtl) for key, value in params.items()}
         try:
-            return text.format(**params)
+            return Markup(escape(text)).format(**shown)
         except (KeyError, IndexError, ValueError):
-            return message.format(**params)
+            return Markup(escape(message)).format(**shown)
 
     return translate
+
+
+def _isolated_text(value: Any, rtl: bool) -> Any:
+    if isinstance(value, Markup) or not rtl:
+        return value
+    return f"\u2068{value}\u2069"
 
 
 NOTICES = {
@@ -148,6 +133,9 @@ def render(page: Page, template: str, *, status: int = 200, **context: Any) -> H
         dir=text_direction(page.language),
         languages=language_names(),
         fmt=Formatter(page),
+        reader_port=reader_port(
+            context.get("appointment"), context.get("request"), context.get("port")
+        ),
         static=static_url,
         ports=PORTS,
         ports_by_slug=PORTS_BY_SLUG,
