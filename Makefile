@@ -9,7 +9,7 @@ export PUERTA_DATABASE_URL ?= sqlite:///$(CURDIR)/var/puerta.db
 AXE := node_modules/axe-core/axe.min.js
 BROWSER_DEPS := $(if $(shell command -v npm 2>/dev/null),$(AXE))
 
-.PHONY: run test install dev lint typecheck importlint unit serve clean bench readme
+.PHONY: run test install dev lint typecheck importlint unit serve clean bench readme mutation
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "puerta needs Python 3.11 or newer")'
@@ -56,10 +56,22 @@ test: lint typecheck importlint unit
 readme: dev
 	$(BIN)/python -m pytest -q tests/e2e/test_readme.py
 
+# Deliberate bugs (mutmut) in the domain and service modules, each run against the fast tests
+# that reach it: tests/unit and tests/integration, SQLite only. Not part of `test` or CI; see
+# docs/testing.md. MUTANTS narrows the run, e.g. make mutation MUTANTS='puerta.draws.allocation*'
+MUTANTS ?=
+$(VENV)/.mutation-installed: $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet -e '.[dev,mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	env -u PUERTA_TEST_DATABASE_URL $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/mutmut results
+
 bench: dev
 	$(BIN)/python benchmarks/geofence.py
 	$(BIN)/python benchmarks/draw.py
 	$(BIN)/python benchmarks/pages.py
 
 clean:
-	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var node_modules mutants .pytest_cache .mypy_cache .ruff_cache .hypothesis

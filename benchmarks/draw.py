@@ -43,13 +43,13 @@ import numpy as np
 import sqlalchemy
 
 from puerta.accounts.tables import epoch_us
+from puerta.appointments.commitments import ensure_commitment
 from puerta.appointments.domain import PORTS, WindowSchedule
 from puerta.clock import FixedClock
 from puerta.config import DEFAULT_PORT_SEATS
 from puerta.db import UnitOfWork, make_engine, session_factory
-from puerta.draws import allocation, service
+from puerta.draws import allocation, readers, service
 from puerta.draws import entries as packing
-from puerta.draws.commitments import ensure_commitment
 from puerta.draws.domain import DrawParams
 from puerta.models import metadata
 from report import REPORT, machine, python_loop_s, timed, write_section
@@ -375,8 +375,8 @@ def one_draw(master: Path) -> tuple[float, service.DrawView]:
 # "background" step runs on another thread while the steps after "pack" go on.
 STAGES = (
     ("read entries, close the window's requests", service, "_load_and_close", "step"),
-    ("reads: requests + groups (2 SELECTs, 2 threads; summed)", service, "_integers", "part"),
-    ("join them (numpy)", service, "_entries", "part"),
+    ("reads: requests + groups (2 SELECTs, 2 threads; summed)", readers, "integer_rows", "part"),
+    ("join them (numpy)", readers, "join", "part"),
     ("close the window's requests (bulk UPDATE)", service, "_close_window", "part"),
     ("seats (capacity, held, released)", service, "_seats", "step"),
     ("pack", packing, "pack", "step"),
@@ -437,7 +437,7 @@ def allocation_times(master: Path, repeats: int) -> dict[str, list[float]]:
     """allocate on the loaded entries and numpy's argsort of as many floats, interleaved."""
     engine = make_engine(f"sqlite:///{master}")
     with session_factory(engine)() as session:
-        entries = service.load_entries(session, WINDOW, epoch_us(SCHEDULE.opens_at(WINDOW)))
+        entries = readers.read_entries(session, WINDOW, epoch_us(SCHEDULE.opens_at(WINDOW)))
     engine.dispose()
     seats = [DEFAULT_PORT_SEATS[slug] for slug in SLUGS]
     seed = hashlib.sha256(b"benchmark").digest()

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 
 import puerta.models  # noqa: F401  (registers every table)
@@ -26,6 +28,14 @@ PG_URL = os.environ.get("PUERTA_TEST_DATABASE_URL", "")
 # 13:00 Chicago on 2 Sep 2024: the window of 2024-09-02 is open, after the Aug 2024 policy.
 OPEN_INSTANT = dt.datetime(2024, 9, 2, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+# No Hypothesis deadline and no "too slow" health check for any test: both are wall-clock
+# assertions, and on a busy 2-core machine (or traced by mutmut) a database round-trip can
+# take longer than 200 ms and a large population longer than a second to generate.
+hypothesis_settings.register_profile(
+    "puerta", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("puerta")
 
 _pg_engines: dict[str, Engine] = {}
 
@@ -60,6 +70,22 @@ def _drop_schema(engine: Engine, schema: str) -> None:
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutmut (`make mutation`, which sets MUTANT_UNDER_TEST), let a Hypothesis method
+    run in several sessions: mutmut runs the suite many times in one process, and pytest's
+    fresh instance of the test class each time looks to Hypothesis like another executor."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    for item in items:
+        test = getattr(getattr(item, "obj", None), "__func__", None)
+        current = getattr(test, "_hypothesis_internal_use_settings", None)
+        if current is not None:
+            quiet = {*current.suppress_health_check, HealthCheck.differing_executors}
+            test._hypothesis_internal_use_settings = hypothesis_settings(  # type: ignore[union-attr]
+                current, suppress_health_check=list(quiet)
+            )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

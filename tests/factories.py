@@ -112,5 +112,6 @@ def family_account(rt: Runtime, members: list[Member] | None = None) -> int:
         clock=rt.clock,
         account_id=account.id,
         members=members or [Member("Ana", "Pérez", dt.date(1985, 1, 1), "VEN", ("es",))],
+        lock=rt.group_lock,
     )
     return account.id

@@ -183,15 +183,17 @@ def geofence_check(
     date: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
     nationality: Annotated[str | None, typer.Option(help="ISO 3166 alpha-3, e.g. MEX.")] = None,
 ) -> None:
-    """Print whether a place is inside the geofence on a date, as one JSON object."""
+    """Print whether a place is inside the geofence on a date (default: today), as JSON."""
     from puerta.geo.domain import InvalidCoordinates
     from puerta.geo.service import check_location
+    from puerta.runtime import cli_runtime
 
     try:
         latitude, longitude = float(lat), float(lon)
     except ValueError:
         raise _fail(InvalidCoordinates()) from None
-    on = date.date() if date else dt.datetime.now(dt.UTC).date()
+    # Today as the API means it: the clock's (PUERTA_NOW's) date in the window's zone.
+    on = date.date() if date else cli_runtime().today()
     try:
         verdict = check_location(
             lat=latitude, lon=longitude, on=on, nationalities=[nationality] if nationality else []

@@ -70,13 +70,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class UnitOfWork:
-    """A transaction: ``with uow: ...; uow.commit()``; leaving without commit rolls back."""
+    """A transaction: ``with uow: ...; uow.commit()``; leaving without commit rolls back.
+
+    Entered again (a use case given a unit of work its caller has entered), it joins the
+    caller's transaction: several reads then see one database, and only the outermost
+    ``with`` ends it. ``commit`` always commits the whole transaction.
+    """
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._session_factory = session_factory
+        self._depth = 0
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
+        if self._depth == 0:
+            self.session = self._session_factory()
+        self._depth += 1
         return self
 
     def __exit__(
@@ -85,8 +93,10 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()
-        self.session.close()
+        self._depth -= 1
+        if self._depth == 0:
+            self.session.rollback()
+            self.session.close()
 
     def commit(self) -> None:
         self.session.commit()

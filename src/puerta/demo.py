@@ -112,7 +112,13 @@ def _ensure_group(rt: Runtime, account_id: int, family: DemoFamily) -> None:
     try:
         get_group(uow=rt.uow(), account_id=account_id)
     except GroupNotFound:
-        set_group(uow=rt.uow(), clock=rt.clock, account_id=account_id, members=list(family.members))
+        set_group(
+            uow=rt.uow(),
+            clock=rt.clock,
+            account_id=account_id,
+            members=list(family.members),
+            lock=rt.group_lock,
+        )
 
 
 def _closed(rt: Runtime, now: dt.datetime) -> str:

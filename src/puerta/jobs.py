@@ -1,18 +1,29 @@
-"""Periodic work (``puerta jobs tick``; ``puerta serve`` runs it every minute)."""
+"""Periodic work (``puerta jobs tick``; ``puerta serve`` runs it every minute).
+
+Every worker of ``puerta serve --workers N`` runs the ticker, but only the holder of the
+deployment's ``jobs`` lease ticks: it renews the lease each time, and another worker takes
+over once it expires (the holder stopped). ``puerta jobs tick`` (cron) ticks without a lease;
+each tick's work is safe to run twice at once: nothing is expired or sent twice.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
 
+from puerta.appointments.commitments import ensure_commitment
 from puerta.appointments.domain import PORTS_BY_SLUG
 from puerta.appointments.offers import expire_offers
-from puerta.draws.commitments import ensure_commitment
-from puerta.notifications.service import Zones, deliver_pending, notifier_from
+from puerta.deployment import hold_lease, release_lease
+from puerta.notifications.service import Zones, deliver_pending
 from puerta.runtime import Runtime
 
 log = logging.getLogger("puerta.jobs")
+LEASE = "jobs"
+# A lease outlives a few missed ticks, so a slow tick does not hand the jobs over.
+LEASE_INTERVALS = 3
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,11 @@ def tick(rt: Runtime) -> TickReport:
             uow.commit()
     expired = expire_offers(uow=rt.uow(), clock=rt.clock)
     report = deliver_pending(
-        uow=rt.uow(), notifier=notifier_from(rt.settings), clock=rt.clock, zones=zones(rt)
+        uow=rt.uow(),
+        notifier=rt.notifier,
+        clock=rt.clock,
+        zones=zones(rt),
+        recipients=rt.recipients,
     )
     return TickReport(window is not None, expired, report.sent, report.failed)
 
@@ -42,11 +57,29 @@ def zones(rt: Runtime) -> Zones:
     return Zones(window=rt.schedule.tz, ports=PORTS_BY_SLUG)
 
 
+def tick_if_holder(rt: Runtime) -> TickReport | None:
+    """Tick if this runtime holds (or now takes) the jobs lease; None if another does."""
+    ttl = dt.timedelta(seconds=rt.settings.jobs_interval_seconds * LEASE_INTERVALS)
+    if not hold_lease(uow=rt.uow(), name=LEASE, holder=rt.instance, now=rt.clock.now(), ttl=ttl):
+        return None
+    return tick(rt)
+
+
 def run_periodically(rt: Runtime, stop: threading.Event) -> None:
-    """Tick every ``PUERTA_JOBS_INTERVAL_SECONDS`` until ``stop`` is set; errors are logged."""
+    """Tick every ``PUERTA_JOBS_INTERVAL_SECONDS`` while holding the lease, until ``stop``."""
     interval = rt.settings.jobs_interval_seconds
-    while not stop.wait(interval):
-        try:
-            tick(rt)
-        except Exception as error:  # noqa: BLE001  (a failed tick must not stop the next)
-            log.error("job tick failed: %s", type(error).__name__)
+    try:
+        while not stop.wait(interval):
+            try:
+                tick_if_holder(rt)
+            except Exception as error:  # noqa: BLE001  (a failed tick must not stop the next)
+                log.error("job tick failed: %s", type(error).__name__)
+    finally:
+        _release(rt)
+
+
+def _release(rt: Runtime) -> None:
+    try:
+        release_lease(uow=rt.uow(), name=LEASE, holder=rt.instance)
+    except Exception as error:  # noqa: BLE001  (the lease then simply expires)
+        log.warning("job lease not released: %s", type(error).__name__)

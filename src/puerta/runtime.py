@@ -1,22 +1,31 @@
-"""What every entry point passes to the use cases: settings, clock, database, randomness."""
+"""What every entry point passes to the use cases: settings, clock, database, randomness,
+keys and notifier, bound once here and never read from globals."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from puerta.accounts.service import GroupLock, username_of
 from puerta.appointments.booking import Slots
 from puerta.appointments.domain import WindowSchedule
+from puerta.appointments.groups import check_group_unlocked
+from puerta.appointments.service import WindowDrawn
 from puerta.clock import Clock, FixedClock, SystemClock
 from puerta.config import Settings, get_settings
 from puerta.db import UnitOfWork, make_engine, session_factory
+from puerta.deployment import SIGNING_KEY, Keys, shared_key
+from puerta.draws import lookups
 from puerta.draws.domain import DrawParams
 from puerta.draws.service import DrawConfig
+from puerta.notifications.service import Notifier, Recipients, notifier_from
 
 
 @dataclass
@@ -30,9 +39,17 @@ class Runtime:
     hasher: PasswordHasher
     schedule: WindowSchedule
     rng: random.Random
+    keys: Keys
+    notifier: Notifier
+    # Who this process is when it holds a job lease (puerta.deployment); unique per runtime.
+    instance: str
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
+
+    def today(self) -> dt.date:
+        """The clock's date in the window's zone: the day "today" means to every default."""
+        return self.clock.now().astimezone(self.schedule.tz).date()
 
     @property
     def draw_config(self) -> DrawConfig:
@@ -49,6 +66,23 @@ class Runtime:
     def slots(self) -> Slots:
         return Slots(self.settings.slot_first, self.settings.slot_last)
 
+    # What a floor asks of the one above it, answered here so that imports run downward
+    # (pyproject.toml's layers contract): the use cases below take these as arguments.
+    @property
+    def group_lock(self) -> GroupLock:
+        """For accounts.set_group: appointments lock a group that holds seats."""
+        return check_group_unlocked
+
+    @property
+    def window_drawn(self) -> WindowDrawn:
+        """For appointments.withdraw_request: whether a window's draw has run."""
+        return lookups.window_drawn
+
+    @property
+    def recipients(self) -> Recipients:
+        """For notifications.deliver_pending: where an account's notifications go."""
+        return username_of
+
 
 def clock_from(settings: Settings) -> Clock:
     """PUERTA_NOW pins the clock (demos, end-to-end tests); otherwise the system clock."""
@@ -61,19 +95,33 @@ def build_runtime(
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     rng: random.Random | None = None,
+    notifier: Notifier | None = None,
 ) -> Runtime:
     engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    clock = clock or clock_from(settings)
+    # Secrets and confirmation numbers come from the OS in production; tests seed it.
+    rng = rng or random.SystemRandom()
+
+    def generated_key() -> bytes:
+        # Development only (production requires PUERTA_SECRET_KEY): one key per database,
+        # so every worker of `puerta serve --workers N` accepts the others' forms.
+        return shared_key(uow=UnitOfWork(sessions), name=SIGNING_KEY, clock=clock, rng=rng)
+
     return Runtime(
         settings=settings,
-        clock=clock or clock_from(settings),
+        clock=clock,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         hasher=hasher or PasswordHasher(),
         schedule=WindowSchedule(
             settings.window_timezone, settings.window_opens, settings.window_closes
         ),
-        # Secrets and confirmation numbers come from the OS in production; tests seed it.
-        rng=rng or random.SystemRandom(),
+        rng=rng,
+        keys=Keys(settings.secret_key, generated_key),
+        notifier=notifier or notifier_from(settings, clock=clock),
+        # An identity, not a draw input: unique even when tests seed two runtimes alike.
+        instance=f"{os.getpid()}-{secrets.token_hex(6)}",
     )
 
 

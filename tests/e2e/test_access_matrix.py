@@ -175,6 +175,7 @@ def _account(rt: Runtime, role: Role = Role.REGISTRANT, port: str | None = None)
         accounts.set_group(
             uow=rt.uow(), clock=rt.clock, account_id=view.id,
             members=[Member("Marie", "Joseph", BIRTH_DATE, "HTI", ("ht",))],
+            lock=rt.group_lock,
         )  # fmt: skip
     return Account(view.id, view.username, _token(rt, view.username))
 

@@ -31,6 +31,17 @@ class TestGeofenceCheck:
         assert result.exit_code == 0
         assert json.loads(result.stdout)["state"] == "Chihuahua"
 
+    def test_without_a_date_checks_the_clocks_day_in_the_windows_zone(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # 23:30 on 22 Aug in Chicago is already 23 Aug in UTC, when Tapachula became eligible.
+        monkeypatch.setenv("PUERTA_NOW", "2024-08-22T23:30:00-05:00")
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["geofence", "check", "--lat", "14.9", "--lon", "-92.26"])
+        get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["eligible"] is False
+
     def test_exits_0_when_not_eligible(self) -> None:
         result = runner.invoke(
             app, ["geofence", "check", "--lat", "14.9", "--lon", "-92.26", "--date", "2024-08-22"]

@@ -111,11 +111,19 @@ class TestSetGroup:
     ) -> None:
         account = create(runtime, phone())
         first = service.set_group(
-            uow=runtime.uow(), clock=clock, account_id=account.id, members=self.members
+            uow=runtime.uow(),
+            clock=clock,
+            account_id=account.id,
+            members=self.members,
+            lock=runtime.group_lock,
         )
         clock.advance(dt.timedelta(days=3))
         second = service.set_group(
-            uow=runtime.uow(), clock=clock, account_id=account.id, members=self.members[:1]
+            uow=runtime.uow(),
+            clock=clock,
+            account_id=account.id,
+            members=self.members[:1],
+            lock=runtime.group_lock,
         )
         assert second.registered_at == first.registered_at
         assert second.updated_at == first.updated_at + dt.timedelta(days=3)
@@ -125,7 +133,11 @@ class TestSetGroup:
     def test_an_invalid_group_leaves_the_stored_group_untouched(self, runtime: Runtime) -> None:
         account = create(runtime, phone())
         service.set_group(
-            uow=runtime.uow(), clock=runtime.clock, account_id=account.id, members=self.members
+            uow=runtime.uow(),
+            clock=runtime.clock,
+            account_id=account.id,
+            members=self.members,
+            lock=runtime.group_lock,
         )
         with pytest.raises(domain.InvalidGroup):
             service.set_group(
@@ -133,6 +145,7 @@ class TestSetGroup:
                 clock=runtime.clock,
                 account_id=account.id,
                 members=[self.members[0], Member("", "x", dt.date(2000, 1, 1), "HTI", ())],
+                lock=runtime.group_lock,
             )
         group = service.get_group(uow=runtime.uow(), account_id=account.id)
         assert [m.given_names for m in group.members] == ["Marie", "Jean"]
@@ -141,7 +154,11 @@ class TestSetGroup:
         account = create(runtime, phone())
         for _ in range(2):
             service.set_group(
-                uow=runtime.uow(), clock=runtime.clock, account_id=account.id, members=self.members
+                uow=runtime.uow(),
+                clock=runtime.clock,
+                account_id=account.id,
+                members=self.members,
+                lock=runtime.group_lock,
             )
         with runtime.uow() as uow:
             assert uow.session.scalar(select(func.count(Group.id))) == 1

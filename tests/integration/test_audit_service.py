@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, select, text
 
 import puerta.audit.tables  # noqa: F401  (until puerta.models imports it)
 from puerta.accounts.tables import Account
-from puerta.audit.domain import GENESIS, Broken, Reason
-from puerta.audit.service import list_events, record, verify_chain
+from puerta.audit.domain import GENESIS, Broken, EventKind, NewEvent, Reason
+from puerta.audit.service import list_events, record, record_many, verify_chain
 from puerta.audit.tables import AuditEvent, AuditHead
 from puerta.runtime import Runtime
 from tests.factories import family_account
@@ -25,7 +25,7 @@ def append(rt: Runtime, count: int, *, actor_id: int | None = None) -> list[int]
             record(
                 uow.session,
                 at=rt.clock.now(),
-                kind="capacity_set",
+                kind=EventKind.CAPACITY_SET,
                 actor_id=actor_id,
                 subject=f"port:nogales:{i}",
                 data={"seats": i, "date": "2024-09-16"},
@@ -72,7 +72,7 @@ class TestRecord:
             record(
                 uow.session,
                 at=runtime.clock.now(),
-                kind="no_show",
+                kind=EventKind.NO_SHOW,
                 actor_id=None,
                 subject="appointment:1",
                 data={},
@@ -88,7 +88,7 @@ class TestRecord:
             record(
                 uow.session,
                 at=runtime.clock.now(),
-                kind="draw_run",
+                kind=EventKind.DRAW_RUN,
                 actor_id=None,
                 subject="draw:1",
                 data={},
@@ -106,7 +106,7 @@ class TestRecord:
                 record(
                     uow.session,
                     at=runtime.clock.now(),
-                    kind="group_set",
+                    kind=EventKind.GROUP_SET,
                     actor_id=1,
                     subject="group:1",
                     data={"given_names": "Marie"},
@@ -229,7 +229,7 @@ class TestConcurrentAppends:
             record(
                 first.session,
                 at=runtime.clock.now(),
-                kind="draw_run",
+                kind=EventKind.DRAW_RUN,
                 actor_id=None,
                 subject="draw:1",
                 data={},
@@ -263,37 +263,36 @@ class TestRecordMany:
     def test_a_batch_continues_the_chain_exactly_like_single_appends(
         self, runtime: Runtime
     ) -> None:
-        from puerta.audit.service import record_many
-
         at = dt.datetime(2024, 9, 3, 17, 0, tzinfo=dt.UTC)
         with runtime.uow() as uow:
-            record(uow.session, at=at, kind="draw_run", actor_id=None, subject="draw:1", data={})
+            record(
+                uow.session, at=at, kind=EventKind.DRAW_RUN, actor_id=None, subject="draw:1",
+                data={},
+            )  # fmt: skip
             record_many(
                 uow.session,
                 [
-                    {"at": at, "kind": "offer_made", "actor_id": None,
-                     "subject": f"appointment:{i}", "data": {"persons": i}}
+                    NewEvent(at=at, kind=EventKind.OFFER_MADE, actor_id=None,
+                             subject=f"appointment:{i}", data={"persons": i})
                     for i in range(1, 4)
                 ],
             )  # fmt: skip
-            record(uow.session, at=at, kind="checked_in", actor_id=2, subject="appointment:1",
-                   data={})  # fmt: skip
+            record(uow.session, at=at, kind=EventKind.CHECKED_IN, actor_id=2,
+                   subject="appointment:1", data={})  # fmt: skip
             uow.commit()
         report = verify_chain(uow=runtime.uow())
         assert report.ok and report.events == 5
 
     def test_a_batch_with_personal_data_writes_nothing(self, runtime: Runtime) -> None:
-        from puerta.audit.service import record_many
-
         at = dt.datetime(2024, 9, 3, 17, 0, tzinfo=dt.UTC)
         with runtime.uow() as uow, pytest.raises(ValueError):
             record_many(
                 uow.session,
                 [
-                    {"at": at, "kind": "offer_made", "actor_id": None, "subject": "a:1",
-                     "data": {}},
-                    {"at": at, "kind": "offer_made", "actor_id": None, "subject": "a:2",
-                     "data": {"birth_date": "1990-01-01"}},
+                    NewEvent(at=at, kind=EventKind.OFFER_MADE, actor_id=None, subject="a:1",
+                             data={}),
+                    NewEvent(at=at, kind=EventKind.OFFER_MADE, actor_id=None, subject="a:2",
+                             data={"birth_date": "1990-01-01"}),
                 ],
             )  # fmt: skip
         assert verify_chain(uow=runtime.uow()).events == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from puerta.appointments.tables import AppointmentRequest
 from puerta.clock import FixedClock
 from puerta.notifications.tables import Notification
 from puerta.runtime import Runtime
-from tests.factories import OAXACA
+from tests.factories import OAXACA, TIJUANA
 from tests.integration.helpers import AFTER_CLOSE, confirm, draw, plan, requesting_family
 
 SAN_YSIDRO_MORNING = dt.datetime(2024, 9, 16, 15, 0, tzinfo=dt.UTC)  # 08:00 in Tijuana
@@ -83,6 +84,31 @@ class TestConfirmOffer:
             confirm(runtime, offered)
         assert notified(runtime, offered)[-1] == "offer_expired"
 
+    def test_a_cancelled_appointments_slot_counts_as_free(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        first, second = (requesting_family(runtime, ["san-ysidro"], key=k) for k in "ab")
+        clock.set(AFTER_CLOSE)
+        draw(runtime)
+        given_up = confirm(runtime, first).slot_starts_at
+        booking.cancel_by_person(uow=runtime.uow(), clock=clock, account_id=first)
+        assert confirm(runtime, second).slot_starts_at == given_up  # the earliest, empty again
+
+    def test_a_confirmation_number_already_taken_is_drawn_again(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        families = [requesting_family(runtime, ["san-ysidro"], key=k) for k in "ab"]
+        clock.set(AFTER_CLOSE)
+        draw(runtime)
+        numbers = [
+            booking.confirm_offer(
+                uow=runtime.uow(), clock=clock, rng=random.Random(1), schedule=runtime.schedule,
+                slots=runtime.slots, account_id=family, **TIJUANA,
+            ).confirmation_number
+            for family in families
+        ]  # fmt: skip
+        assert len(set(numbers)) == 2  # the same rng drew the first one's number first
+
     def test_a_confirmed_appointment_cannot_be_confirmed_twice(
         self, runtime: Runtime, offered: int
     ) -> None:
@@ -97,6 +123,7 @@ class TestGroupWhileScheduled:
             set_group(
                 uow=runtime.uow(), clock=runtime.clock, account_id=offered,
                 members=[Member("X", "Y", dt.date(2000, 1, 1), "HND", ())],
+                lock=runtime.group_lock,
             )  # fmt: skip
 
     def test_the_group_stays_locked_while_a_cancellation_is_under_appeal(
@@ -111,6 +138,7 @@ class TestGroupWhileScheduled:
             set_group(
                 uow=runtime.uow(), clock=runtime.clock, account_id=offered,
                 members=[Member("X", "Y", dt.date(2000, 1, 1), "HND", ())],
+                lock=runtime.group_lock,
             )  # fmt: skip
 
     def test_a_group_with_an_offer_cannot_request(
@@ -180,6 +208,109 @@ class TestCancellations:
                 uow=runtime.uow(), clock=runtime.clock, appeal_id=cancelled.appeal.id,
                 decision=AppealDecision.UPHOLD, note="again", actor_id=1, offer_hours=23,
             )  # fmt: skip
+
+    def test_reinstating_withdraws_the_request_made_meanwhile_so_no_second_offer_follows(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        from puerta.appointments.service import make_request
+
+        appointment = confirm(runtime, offered)
+        cancelled = booking.cancel_by_admin(
+            uow=runtime.uow(), clock=clock, appointment_id=appointment.id,
+            reason="Suspected duplicate", actor_id=1,
+        )  # fmt: skip
+        assert cancelled.appeal is not None
+        clock.advance(dt.timedelta(hours=1))  # the window of 3 Sep is open
+        make_request(
+            uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=offered,
+            ports=["laredo"], idempotency_key="again", standing=True, rng=runtime.rng,
+            **TIJUANA,
+        )  # fmt: skip
+        booking.decide_appeal(
+            uow=runtime.uow(), clock=clock, appeal_id=cancelled.appeal.id,
+            decision=AppealDecision.REINSTATE, note="Not a duplicate", actor_id=1, offer_hours=23,
+        )  # fmt: skip
+        clock.advance(dt.timedelta(days=1))
+        assert draw(runtime, dt.date(2024, 9, 3)).summary["groups_selected"] == 0
+        back = booking.my_appointment(uow=runtime.uow(), clock=clock, account_id=offered)
+        assert (back.id, back.status) == (appointment.id, AppointmentStatus.CONFIRMED)
+        with runtime.uow() as uow:
+            again = select(AppointmentRequest.status).where(
+                AppointmentRequest.idempotency_key == "again"
+            )
+            assert uow.session.scalar(again) == "withdrawn"
+
+    def test_reinstating_is_refused_while_the_group_holds_another_offer(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        from puerta.appointments.service import make_request
+
+        appointment = confirm(runtime, offered)
+        cancelled = booking.cancel_by_admin(
+            uow=runtime.uow(), clock=clock, appointment_id=appointment.id,
+            reason="Suspected duplicate", actor_id=1,
+        )  # fmt: skip
+        assert cancelled.appeal is not None
+        clock.advance(dt.timedelta(hours=1))  # the window of 3 Sep is open
+        make_request(
+            uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=offered,
+            ports=["laredo"], idempotency_key="again", standing=False, rng=runtime.rng,
+            **TIJUANA,
+        )  # fmt: skip
+        clock.advance(dt.timedelta(days=1))
+        draw(runtime, dt.date(2024, 9, 3))
+        with pytest.raises(rules.AlreadyScheduled):
+            booking.decide_appeal(
+                uow=runtime.uow(), clock=clock, appeal_id=cancelled.appeal.id,
+                decision=AppealDecision.REINSTATE, note="Not a duplicate", actor_id=1,
+                offer_hours=23,
+            )  # fmt: skip
+        latest = booking.my_appointment(uow=runtime.uow(), clock=clock, account_id=offered)
+        assert (latest.port, latest.status) == ("laredo", AppointmentStatus.OFFERED)
+        appeals = booking.list_appeals(uow=runtime.uow(), account_id=offered, status=None)
+        assert [a.status for a in appeals] == ["open"]
+
+    def test_a_reinstated_offer_gets_a_new_deadline(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        offer = booking.my_appointment(uow=runtime.uow(), clock=clock, account_id=offered)
+        cancelled = booking.cancel_by_admin(
+            uow=runtime.uow(), clock=clock, appointment_id=offer.id,
+            reason="Suspected duplicate", actor_id=1,
+        )  # fmt: skip
+        assert cancelled.appeal is not None
+        clock.advance(dt.timedelta(hours=30))  # past the offer's first deadline
+        booking.decide_appeal(
+            uow=runtime.uow(), clock=clock, appeal_id=cancelled.appeal.id,
+            decision=AppealDecision.REINSTATE, note="Not a duplicate", actor_id=1, offer_hours=23,
+        )  # fmt: skip
+        back = booking.my_appointment(uow=runtime.uow(), clock=clock, account_id=offered)
+        assert back.status is AppointmentStatus.OFFERED
+        assert back.expires_at == clock.now() + dt.timedelta(hours=23)
+        assert expire_offers(uow=runtime.uow(), clock=clock) == 0
+        assert confirm(runtime, offered).status is AppointmentStatus.CONFIRMED
+
+    def test_a_reinstated_appointment_cancelled_again_opens_its_appeal_again(
+        self, runtime: Runtime, offered: int, clock: FixedClock
+    ) -> None:
+        appointment = confirm(runtime, offered)
+        for note in ("Not a duplicate", "Still not a duplicate"):
+            cancelled = booking.cancel_by_admin(
+                uow=runtime.uow(), clock=clock, appointment_id=appointment.id,
+                reason="Suspected duplicate", actor_id=1,
+            )  # fmt: skip
+            assert cancelled.appeal is not None and cancelled.appeal.status == "open"
+            clock.advance(dt.timedelta(minutes=5))
+            booking.decide_appeal(
+                uow=runtime.uow(), clock=clock, appeal_id=cancelled.appeal.id,
+                decision=AppealDecision.REINSTATE, note=note, actor_id=1, offer_hours=23,
+            )  # fmt: skip
+        back = booking.my_appointment(uow=runtime.uow(), clock=clock, account_id=offered)
+        assert back.status is AppointmentStatus.CONFIRMED and back.appeal is not None
+        assert (back.appeal.status, back.appeal.decision_note) == (
+            "reinstated",
+            "Still not a duplicate",
+        )
 
     def test_upholding_frees_the_seats_for_the_next_draw(
         self, runtime: Runtime, offered: int, clock: FixedClock

@@ -7,13 +7,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
+from puerta.accounts.tables import Group
 from puerta.appointments.booking import my_appointment
-from puerta.appointments.domain import RequestStatus
+from puerta.appointments.domain import RequestStatus, commit_secret
 from puerta.appointments.offers import expire_offers
-from puerta.appointments.tables import Appointment, AppointmentRequest
+from puerta.appointments.tables import Appointment, AppointmentRequest, WindowCommitment
 from puerta.clock import FixedClock
 from puerta.draws import domain
 from puerta.draws.service import get_draw, verify_draw, window_status
+from puerta.draws.tables import Draw
 from puerta.jobs import tick
 from puerta.runtime import Runtime
 from tests.integration.helpers import AFTER_CLOSE, WINDOW, draw, plan, requesting_family
@@ -125,6 +127,28 @@ class TestRunDraw:
         assert nxt.summary["by_port"]["calexico"]["seats"] == 2
         assert nxt.summary["groups_selected"] == 1
 
+    def test_the_reserve_share_goes_only_to_groups_with_an_approved_vulnerability(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        plan(runtime, "nogales", 20)  # 2 reserve seats, 8 by seniority, 10 by lottery
+        families = [requesting_family(runtime, ["nogales"], key=f"k{i}") for i in range(30)]
+        vulnerable = families[-1]  # registered last: seniority alone would not pick it
+        with runtime.uow() as uow:
+            uow.session.execute(
+                update(Group)
+                .where(Group.account_id == vulnerable)
+                .values(vulnerability_approved=True)
+            )
+            uow.commit()
+        clock.set(AFTER_CLOSE)
+        view = draw(runtime)
+        assert view.summary["by_share"]["reserve"] == 1  # one vulnerable person, two seats
+        with runtime.uow() as uow:
+            reserve = uow.session.scalars(
+                select(Appointment.account_id).where(Appointment.share == "reserve")
+            ).all()
+        assert reserve == [vulnerable]
+
 
 class TestVerifyDraw:
     def test_a_draw_re_runs_to_the_same_result(self, runtime: Runtime, clock: FixedClock) -> None:
@@ -146,6 +170,33 @@ class TestVerifyDraw:
         report = verify_draw(uow=runtime.uow(), schedule=runtime.schedule, window=WINDOW)
         assert not report.allocation_ok and report.differences == 2
         assert report.digest_ok and report.seed_ok and report.commitment_ok
+
+    def test_a_stored_digest_that_does_not_match_the_entries_is_caught(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        requesting_family(runtime, ["laredo"])
+        clock.set(AFTER_CLOSE)
+        draw(runtime)
+        with runtime.uow() as uow:
+            uow.session.execute(update(Draw).values(entries_digest="0" * 64))
+            uow.commit()
+        report = verify_draw(uow=runtime.uow(), schedule=runtime.schedule, window=WINDOW)
+        assert not report.digest_ok and not report.ok
+        assert report.commitment_ok and report.seed_ok and report.allocation_ok
+
+    def test_a_published_commitment_that_does_not_match_the_secret_is_caught(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        requesting_family(runtime, ["laredo"])
+        clock.set(AFTER_CLOSE)
+        draw(runtime)
+        with runtime.uow() as uow:
+            other = commit_secret(b"another secret")
+            uow.session.execute(update(WindowCommitment).values(secret_hash=other))
+            uow.commit()
+        report = verify_draw(uow=runtime.uow(), schedule=runtime.schedule, window=WINDOW)
+        assert not report.commitment_ok and not report.ok
+        assert report.digest_ok and report.seed_ok and report.allocation_ok
 
     def test_an_undrawn_window_has_nothing_to_verify(self, runtime: Runtime) -> None:
         requesting_family(runtime, ["laredo"])

@@ -9,7 +9,7 @@ import itertools
 import logging
 import smtplib
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,12 +20,14 @@ from sqlalchemy import Row, delete, func, select
 
 import puerta.notifications.tables  # noqa: F401  (until puerta.models imports it)
 from puerta import i18n
-from puerta.accounts.service import create_account
+from puerta.accounts.service import create_account, set_language
 from puerta.accounts.tables import Account
 from puerta.appointments.domain import PORTS_BY_SLUG
+from puerta.appointments.offers import expire_offers
+from puerta.clock import FixedClock
 from puerta.config import Settings
 from puerta.i18n import available_languages
-from puerta.notifications.domain import MAX_ATTEMPTS, Status
+from puerta.notifications.domain import MAX_ATTEMPTS, NewNotification, NotificationKind, Status
 from puerta.notifications.service import (
     DeliveryReport,
     LogNotifier,
@@ -33,11 +35,13 @@ from puerta.notifications.service import (
     Zones,
     deliver_pending,
     enqueue,
+    enqueue_many,
     notifier_from,
 )
 from puerta.notifications.tables import Notification
 from puerta.runtime import Runtime
 from tests.factories import PASSWORD, phone
+from tests.integration.helpers import AFTER_CLOSE, draw, requesting_family
 
 # Machine values, as the services store them; formatted when sent.
 OFFER = {
@@ -161,13 +165,49 @@ class TestEnqueue:
             assert uow.session.scalar(select(func.count(Notification.id))) == 0
 
 
+class TestEnqueueMany:
+    def test_a_batch_is_stored_in_order_exactly_like_single_enqueues(
+        self, runtime: Runtime
+    ) -> None:
+        account_id, _ = account(runtime)
+        notify(runtime, account_id, language="es")
+        with runtime.uow() as uow:
+            enqueue_many(uow.session, [batched(account_id, lang, OFFER) for lang in ("ht", "fr")])
+            uow.commit()
+        with runtime.uow() as uow:
+            stored = uow.session.scalars(select(Notification).order_by(Notification.id)).all()
+            assert [n.language for n in stored] == ["es", "ht", "fr"]
+            assert {(n.kind, n.params, n.attempts, n.status) for n in stored} == {
+                ("offer_made", stored[0].params, 0, "pending")
+            }
+
+    def test_a_batch_with_a_missing_parameter_stores_nothing(self, runtime: Runtime) -> None:
+        account_id, _ = account(runtime)
+        notes = [batched(account_id, "en", OFFER), batched(account_id, "en", {"port": "nogales"})]
+        with runtime.uow() as uow, pytest.raises(ValueError):
+            enqueue_many(uow.session, notes)
+        with runtime.uow() as uow:
+            assert uow.session.scalar(select(func.count(Notification.id))) == 0
+
+
+def batched(account_id: int, language: str, params: Mapping[str, object]) -> NewNotification:
+    return NewNotification(
+        account_id=account_id, kind=NotificationKind.OFFER_MADE, language=language,
+        params=params, at=dt.datetime(2024, 9, 2, 18, 0, tzinfo=dt.UTC),
+    )  # fmt: skip
+
+
 class TestDeliverPending:
     def test_sends_the_rendered_text_to_the_username_and_records_it(self, runtime: Runtime) -> None:
         account_id, username = account(runtime)
         note_id = notify(runtime, account_id)
         notifier = FakeNotifier()
         report = deliver_pending(
-            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
         )
         assert report == DeliveryReport(sent=1, no_channel=0, failed=0)
         assert notifier.sent == [
@@ -190,9 +230,19 @@ class TestDeliverPending:
     def test_a_sent_notification_is_not_sent_again(self, runtime: Runtime) -> None:
         notify(runtime, account(runtime)[0])
         notifier = FakeNotifier()
-        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+        deliver_pending(
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
+        )
         assert deliver_pending(
-            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
         ) == (DeliveryReport())
         assert len(notifier.tried) == 1
 
@@ -201,7 +251,11 @@ class TestDeliverPending:
         note_id = notify(runtime, account_id)
         notifier = SmtpNotifier(host="127.0.0.1", port=_closed_port(), sender="p@example.org")
         report = deliver_pending(
-            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
         )
         assert report == DeliveryReport(no_channel=1)
         stored = row(runtime, note_id)
@@ -214,7 +268,11 @@ class TestDeliverPending:
         note_id = notify(runtime, account_id)
         with caplog.at_level(logging.INFO, logger="puerta.notifications"):
             report = deliver_pending(
-                uow=runtime.uow(), notifier=LogNotifier(), clock=runtime.clock, zones=ZONES
+                uow=runtime.uow(),
+                notifier=LogNotifier(),
+                clock=runtime.clock,
+                zones=ZONES,
+                recipients=runtime.recipients,
             )
         assert report == DeliveryReport(sent=1)
         assert [r.getMessage() for r in caplog.records] == [
@@ -232,7 +290,13 @@ class TestDeliverPending:
             notify(runtime, account_id)
         notifier = FakeNotifier(refused={bad})
         reports = [
-            deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+            deliver_pending(
+                uow=runtime.uow(),
+                notifier=notifier,
+                clock=runtime.clock,
+                zones=ZONES,
+                recipients=runtime.recipients,
+            )
             for _ in range(MAX_ATTEMPTS + 1)
         ]
         assert reports[0] == DeliveryReport(sent=2, failed=1)
@@ -250,7 +314,11 @@ class TestDeliverPending:
         bad_id, bad = account(runtime)
         note_id = notify(runtime, bad_id)
         deliver_pending(
-            uow=runtime.uow(), notifier=FakeNotifier({bad}), clock=runtime.clock, zones=ZONES
+            uow=runtime.uow(),
+            notifier=FakeNotifier({bad}),
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
         )
         stored = row(runtime, note_id)
         assert (stored.status, stored.attempts) == ("pending", 1)
@@ -268,7 +336,13 @@ class TestDeliverPending:
 
         notifier.send = crash_on_second  # type: ignore[method-assign]
         with pytest.raises(RuntimeError):
-            deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+            deliver_pending(
+                uow=runtime.uow(),
+                notifier=notifier,
+                clock=runtime.clock,
+                zones=ZONES,
+                recipients=runtime.recipients,
+            )
         assert (row(runtime, first).status, row(runtime, second).status) == ("sent", "pending")
 
     def test_sends_at_most_the_limit_oldest_first(self, runtime: Runtime) -> None:
@@ -277,7 +351,12 @@ class TestDeliverPending:
             notify(runtime, account_id)
         notifier = FakeNotifier()
         deliver_pending(
-            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES, limit=2
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            limit=2,
+            recipients=runtime.recipients,
         )
         assert notifier.tried == [username for _, username in accounts[:2]]
         with runtime.uow() as uow:
@@ -290,7 +369,11 @@ class TestDeliverPending:
         note_id = notify(runtime, account(runtime)[0])
         notifier = SmtpNotifier(host="127.0.0.1", port=_closed_port(), sender="p@example.org")
         report = deliver_pending(
-            uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
         )
         assert report == DeliveryReport(failed=1)
         stored = row(runtime, note_id)
@@ -329,7 +412,13 @@ class TestFormattedWhenSent:
             )  # fmt: skip
             uow.commit()
         notifier = FakeNotifier()
-        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+        deliver_pending(
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
+        )
         body = notifier.sent[0]["body"]
         assert "Calexico" in body and "lendi 16 septanm 2024" in body
         assert "07:00 (lè Mexicali)" in body and "09:00" not in body
@@ -346,11 +435,51 @@ class TestFormattedWhenSent:
             )  # fmt: skip
             uow.commit()
         notifier = FakeNotifier()
-        deliver_pending(uow=runtime.uow(), notifier=notifier, clock=runtime.clock, zones=ZONES)
+        deliver_pending(
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=runtime.clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
+        )
         assert (
             "San Ysidro on 2024-09-16. Confirm before 2024-09-03 12:00"
             in (notifier.sent[0]["body"])
         )
+
+
+@dataclass
+class EveryChannel(FakeNotifier):
+    """Reaches phone numbers too, as the log notifier does."""
+
+    def reaches(self, username: str) -> bool:
+        return True
+
+
+class TestNoticesOfTheUseCases:
+    def test_the_offer_expiry_notice_is_written_in_the_groups_language(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        family = requesting_family(runtime, ["laredo"])
+        set_language(
+            uow=runtime.uow(), account_id=family, language="ht", languages=available_languages()
+        )
+        clock.set(AFTER_CLOSE)
+        draw(runtime)
+        clock.advance(dt.timedelta(hours=23))
+        assert expire_offers(uow=runtime.uow(), clock=clock) == 1
+        notifier = EveryChannel()
+        deliver_pending(
+            uow=runtime.uow(),
+            notifier=notifier,
+            clock=clock,
+            zones=ZONES,
+            recipients=runtime.recipients,
+        )
+        subjects = {note["kind"]: note["subject"] for note in notifier.sent}
+        creole = i18n.gettext("ht", "puerta: your offer has ended")
+        assert creole != "puerta: your offer has ended"
+        assert subjects["offer_expired"] == creole
 
 
 class TestSmtpRoundTrip:
@@ -367,6 +496,7 @@ class TestSmtpRoundTrip:
             clock=runtime.clock,
             zones=ZONES,
             gettext=spanish_gettext,
+            recipients=runtime.recipients,
         )
         assert report == DeliveryReport(sent=1)
         [(sender, recipients, message)] = inbox.received

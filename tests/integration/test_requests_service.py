@@ -80,7 +80,11 @@ class TestMakeRequest:
         account = family_account(runtime)
         first = request(runtime, account)
         service.withdraw_request(
-            uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule, account_id=account
+            uow=runtime.uow(),
+            clock=runtime.clock,
+            schedule=runtime.schedule,
+            account_id=account,
+            drawn=runtime.window_drawn,
         )
         again = request(runtime, account)
         assert again.replayed and dataclasses.replace(again, replayed=False) == first
@@ -93,11 +97,35 @@ class TestMakeRequest:
             request(runtime, account, key="k2")
         assert count_requests(runtime) == 1
 
-    def test_the_next_window_takes_a_new_request(self, runtime: Runtime, clock: FixedClock) -> None:
+    def test_the_next_window_takes_a_new_request_once_the_last_draw_ran(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        from puerta.draws.service import run_draw
+
+        for slug in ("san-ysidro", "calexico"):  # no seats: the group is not selected
+            service.set_capacity(
+                uow=runtime.uow(), clock=clock, slug=slug, service_date=dt.date(2024, 9, 16),
+                seats=0, actor_id=None,
+            )  # fmt: skip
         account = family_account(runtime)
         request(runtime, account)
         clock.advance(dt.timedelta(days=1))
+        run_draw(
+            uow=runtime.uow(), clock=clock, config=runtime.draw_config,
+            window=dt.date(2024, 9, 2), actor_id=None,
+        )  # fmt: skip
         assert request(runtime, account, key="k2").window == dt.date(2024, 9, 3)
+
+    def test_a_request_still_waiting_for_its_draw_counts_in_the_next_window(
+        self, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        # The undrawn window's request is entered in the next draw: a second one would give
+        # the group two entries and two offers.
+        account = family_account(runtime)
+        request(runtime, account)
+        clock.advance(dt.timedelta(days=1))
+        with pytest.raises(domain.AlreadyRequested):
+            request(runtime, account, key="k2")
 
     def test_outside_the_geofence_is_refused_and_nothing_is_stored(self, runtime: Runtime) -> None:
         account = family_account(runtime)
@@ -165,19 +193,27 @@ class TestStandingRequest:
         clock.advance(dt.timedelta(days=1))  # the next window is open, the last one undrawn
         with pytest.raises(service.WithdrawAfterClose):
             service.withdraw_request(
-                uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=account
+                uow=runtime.uow(),
+                clock=clock,
+                schedule=runtime.schedule,
+                account_id=account,
+                drawn=runtime.window_drawn,
             )
         run_draw(
             uow=runtime.uow(), clock=clock, config=runtime.draw_config,
             window=dt.date(2024, 9, 2), actor_id=None,
         )  # fmt: skip
         withdrawn = service.withdraw_request(
-            uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=account
+            uow=runtime.uow(),
+            clock=clock,
+            schedule=runtime.schedule,
+            account_id=account,
+            drawn=runtime.window_drawn,
         )
         assert withdrawn.status is domain.RequestStatus.WITHDRAWN
 
     def test_the_first_request_of_a_window_commits_to_its_secret(self, runtime: Runtime) -> None:
-        from puerta.draws.tables import WindowCommitment
+        from puerta.appointments.tables import WindowCommitment
 
         request(runtime, family_account(runtime))
         with runtime.uow() as uow:
@@ -190,7 +226,11 @@ class TestWithdrawRequest:
         account = family_account(runtime)
         request(runtime, account)
         withdrawn = service.withdraw_request(
-            uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule, account_id=account
+            uow=runtime.uow(),
+            clock=runtime.clock,
+            schedule=runtime.schedule,
+            account_id=account,
+            drawn=runtime.window_drawn,
         )
         assert withdrawn.status is domain.RequestStatus.WITHDRAWN
         with pytest.raises(domain.NoCurrentRequest):
@@ -207,7 +247,11 @@ class TestWithdrawRequest:
         clock.advance(dt.timedelta(hours=23))
         with pytest.raises(service.WithdrawAfterClose):
             service.withdraw_request(
-                uow=runtime.uow(), clock=clock, schedule=runtime.schedule, account_id=account
+                uow=runtime.uow(),
+                clock=clock,
+                schedule=runtime.schedule,
+                account_id=account,
+                drawn=runtime.window_drawn,
             )
 
 

@@ -114,6 +114,33 @@ class TestEventHash:
         assert len(hashes) == 1
 
 
+class TestEventKind:
+    # Stored and hashed as they are: changing one breaks every chain that already holds it.
+    STORED = {
+        "request_made", "request_withdrawn", "draw_run", "offer_made", "offer_expired",
+        "appointment_confirmed", "appointment_cancelled", "appeal_opened", "appeal_decided",
+        "checked_in", "no_show", "capacity_set", "role_changed", "account_created", "group_set",
+    }  # fmt: skip
+
+    def test_every_kind_is_the_string_that_is_stored(self) -> None:
+        assert {str(kind) for kind in EventKind} == self.STORED
+        assert {kind.value for kind in EventKind} == self.STORED
+
+    def test_a_kind_is_written_into_canonical_json_as_its_plain_string(self) -> None:
+        assert domain.canonical_json([EventKind.CHECKED_IN]) == '["checked_in"]'
+
+    def test_an_event_seals_to_the_hash_it_had_when_kinds_were_plain_strings(self) -> None:
+        # The digest the code gave before EventKind was used by callers (commit 1a15a2a).
+        at = dt.datetime(2024, 9, 3, 17, 0, tzinfo=dt.UTC)
+        pending = domain.draft(
+            at=at, kind=EventKind.CHECKED_IN, actor_id=2, subject="appointment:1",
+            data={"port": "san-ysidro"},
+        )  # fmt: skip
+        event = pending.seal(Head(0, GENESIS))
+        assert event.kind == "checked_in"
+        assert event.hash == "73baecf54810d31fcb9a85b252564c29c6ac6970921480356f93c9c49cbe0a6e"
+
+
 class TestDraft:
     @pytest.mark.parametrize("key", sorted(domain.PERSONAL_KEYS))
     def test_refuses_personal_data_under_any_denylisted_key(self, key: str) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from puerta.accounts.domain import Member, Role
+from puerta.accounts.domain import Member
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -31,15 +31,6 @@ class AccountCreate(BaseModel):
     username: str = Field(min_length=3, max_length=254, examples=["+52 55 1234 5678"])
     password: str = Field(min_length=1, max_length=256)
     language: str = Field(default="es", min_length=2, max_length=16)
-
-
-class AccountRead(BaseModel):
-    id: int
-    username: str
-    role: Role
-    language: str
-    port: str | None
-    created_at: dt.datetime
 
 
 class TokenRead(BaseModel):
@@ -69,15 +60,6 @@ class MemberIn(BaseModel):
         )
 
 
-class MemberRead(BaseModel):
-    given_names: str
-    family_names: str
-    birth_date: dt.date
-    nationality: str
-    languages: list[str]
-    id_document: str | None
-
-
 class GroupWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -85,7 +67,9 @@ class GroupWrite(BaseModel):
 
 
 class GroupRead(BaseModel):
+    """A group on the wire: service.GroupView with its size and without its row id."""
+
     registered_at: dt.datetime
     updated_at: dt.datetime
     size: int
-    members: list[MemberRead]
+    members: list[Member]

@@ -5,23 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from puerta.accounts import domain
 from puerta.accounts.codes import common_passwords, known_codes
 from puerta.accounts.domain import Member, Role
 from puerta.accounts.tables import Account, AuthToken, Group, GroupMember, epoch_us
-from puerta.appointments.domain import check_port_slug
-from puerta.appointments.rules import LIVE, GroupLocked
-from puerta.appointments.tables import Appointment
+from puerta.audit.domain import EventKind
 from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
 from puerta.errors import NotFound
+from puerta.geo.domain import check_port_slug
 
 # Verified when a username is unknown, so a wrong username costs as much as a wrong password.
 _DUMMY_HASH = PasswordHasher().hash("not-a-real-password")
@@ -181,7 +182,7 @@ def _record_role(
     uow: UnitOfWork, account: Account, now: dt.datetime, actor_id: int | None = None
 ) -> None:
     record(
-        uow.session, at=now, kind="role_changed", actor_id=actor_id,
+        uow.session, at=now, kind=EventKind.ROLE_CHANGED, actor_id=actor_id,
         subject=f"account:{account.id}", data={"role": account.role, "port": account.port},
     )  # fmt: skip
 
@@ -252,17 +253,24 @@ def _group_view(group: Group) -> GroupView:
     )
 
 
+# Refuses, raising a DomainError, while a group's members may not change. The contexts above
+# decide when (appointments: while the group holds seats, as changing its persons would split
+# or overfill a slot); accounts cannot import them, so the runtime passes the check in
+# (Runtime.group_lock).
+GroupLock = Callable[[Session, int], None]
+
+
 def set_group(
-    *, uow: UnitOfWork, clock: Clock, account_id: int, members: list[Member]
+    *, uow: UnitOfWork, clock: Clock, account_id: int, members: list[Member], lock: GroupLock
 ) -> GroupView:
     """Create or replace the account's family group; registration seniority is kept."""
     now = clock.now()
     cleaned = domain.clean_group(members, today=now.date(), known=known_codes())
     with uow:
         group = uow.session.scalar(select(Group).where(Group.account_id == account_id))
-        if group is not None and _holds_seats(uow, group.id):
-            raise GroupLocked()
-        if group is None:
+        if group is not None:
+            lock(uow.session, group.id)
+        else:
             group = Group(account_id=account_id, registered_us=epoch_us(now), updated_at=now)
             uow.session.add(group)
         group.updated_at = now
@@ -287,19 +295,6 @@ def set_group(
     return view
 
 
-def _holds_seats(uow: UnitOfWork, group_id: int) -> bool:
-    # Seats were allocated for these persons; changing them would split or overfill a slot.
-    # A cancellation under appeal still holds its seats until the appeal is decided.
-    held = select(Appointment.id).where(
-        Appointment.group_id == group_id,
-        or_(
-            Appointment.status.in_([s.value for s in LIVE]),
-            and_(Appointment.status == "cancelled", Appointment.freed_at.is_(None)),
-        ),
-    )
-    return uow.session.scalar(held.limit(1)) is not None
-
-
 def get_group(*, uow: UnitOfWork, account_id: int) -> GroupView:
     """The account's family group, or ``group_missing``."""
     with uow:
@@ -307,3 +302,8 @@ def get_group(*, uow: UnitOfWork, account_id: int) -> GroupView:
         if group is None:
             raise GroupNotFound()
         return _group_view(group)
+
+
+def username_of(session: Session, account_id: int) -> str | None:
+    """Where the account's notifications go: its username (notifications.service.Recipients)."""
+    return session.scalar(select(Account.username).where(Account.id == account_id))

@@ -12,13 +12,21 @@ from sqlalchemy.orm import Session
 
 from puerta.accounts.tables import Account, GroupMember
 from puerta.appointments import rules
-from puerta.appointments.domain import PORTS_BY_SLUG, OutsideGeofence, WindowSchedule
+from puerta.appointments.domain import (
+    PORTS_BY_SLUG,
+    OutsideGeofence,
+    RequestStatus,
+    WindowSchedule,
+)
+from puerta.appointments.lifecycle import AppealState, Canceller
 from puerta.appointments.rules import LIVE, AppealStatus, AppointmentStatus
-from puerta.appointments.tables import Appeal, Appointment
+from puerta.appointments.tables import Appeal, Appointment, AppointmentRequest
+from puerta.audit.domain import EventKind
 from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
 from puerta.geo import service as geo
+from puerta.notifications.domain import NotificationKind
 from puerta.notifications.service import enqueue
 
 
@@ -54,10 +62,7 @@ class AppointmentView:
 
 def effective_status(row: Appointment, now: dt.datetime) -> AppointmentStatus:
     """An offer past its deadline is expired, even before the expiry job has run."""
-    status = AppointmentStatus(row.status)
-    if status is AppointmentStatus.OFFERED and now >= row.expires_at:
-        return AppointmentStatus.EXPIRED
-    return status
+    return row.state.effective_status(now)
 
 
 def appeal_view(appeal: Appeal) -> AppealView:
@@ -150,22 +155,14 @@ def confirm_offer(
     now = clock.now()
     with uow:
         row = _latest(uow.session, account_id)
-        status = effective_status(row, now)
-        if status is AppointmentStatus.EXPIRED:
-            raise rules.OfferExpired(
-                expires_at=row.expires_at.isoformat(timespec="minutes"),
-                timezone=schedule.timezone,
-            )
-        if status is not AppointmentStatus.OFFERED:
-            raise rules.NotConfirmable(status=status.value)
+        row.state.check_confirmable(now, timezone=schedule.timezone)
         _check_location(uow.session, row, lat, lon, now.astimezone(schedule.tz).date())
-        row.slot_starts_at = _slot_for(uow.session, row, slots)
-        row.confirmation_number = _new_number(uow.session, rng)
-        row.status, row.confirmed_at = AppointmentStatus.CONFIRMED.value, now
-        _log(uow.session, row, "appointment_confirmed", now, None, {"port": row.port})
-        notify_group(uow.session, row, "appointment_confirmed", now, {
-            "confirmation_number": rules.format_confirmation_number(row.confirmation_number),
-            "slot": row.slot_starts_at.astimezone(dt.UTC).isoformat(),
+        slot, number = _slot_for(uow.session, row, slots), _new_number(uow.session, rng)
+        row.store(row.state.confirm(now, slot=slot, number=number, timezone=schedule.timezone))
+        _log(uow.session, row, EventKind.APPOINTMENT_CONFIRMED, now, None, {"port": row.port})
+        notify_group(uow.session, row, NotificationKind.APPOINTMENT_CONFIRMED, now, {
+            "confirmation_number": rules.format_confirmation_number(number),
+            "slot": slot.astimezone(dt.UTC).isoformat(),
         })  # fmt: skip
         view = appointment_view(uow.session, row, now)
         uow.commit()
@@ -173,14 +170,18 @@ def confirm_offer(
 
 
 def _log(
-    session: Session, row: Appointment, kind: str, now: dt.datetime, actor: int | None,
+    session: Session, row: Appointment, kind: EventKind, now: dt.datetime, actor: int | None,
     data: dict[str, object],
 ) -> None:  # fmt: skip
     record(session, at=now, kind=kind, actor_id=actor, subject=f"appointment:{row.id}", data=data)
 
 
 def notify_group(
-    session: Session, row: Appointment, kind: str, now: dt.datetime, extra: dict[str, object]
+    session: Session,
+    row: Appointment,
+    kind: NotificationKind,
+    now: dt.datetime,
+    extra: dict[str, object],
 ) -> None:
     # Machine values: the outbox formats them in the reader's language when it sends.
     params = {"port": row.port, "service_date": row.service_date.isoformat()}
@@ -195,12 +196,9 @@ def cancel_by_person(*, uow: UnitOfWork, clock: Clock, account_id: int) -> Appoi
     now = clock.now()
     with uow:
         row = _latest(uow.session, account_id)
-        status = effective_status(row, now)
-        if status not in LIVE:
-            raise rules.NotCancellable(status=status.value)
-        row.status, row.cancelled_at, row.cancelled_by = "cancelled", now, "person"
-        row.status_before_cancel, row.freed_at = status.value, now
-        _log(uow.session, row, "appointment_cancelled", now, account_id, {"by": "person"})
+        row.store(row.state.cancel_by_person(now))
+        by: dict[str, object] = {"by": Canceller.PERSON.value}
+        _log(uow.session, row, EventKind.APPOINTMENT_CANCELLED, now, account_id, by)
         view = appointment_view(uow.session, row, now)
         uow.commit()
     return view
@@ -216,21 +214,30 @@ def cancel_by_admin(
         row = uow.session.get(Appointment, appointment_id)
         if row is None:
             raise rules.NoSuchAppointment()
-        status = effective_status(row, now)
-        if status not in LIVE:
-            raise rules.NotCancellable(status=status.value)
-        row.status, row.cancelled_at, row.cancelled_by = "cancelled", now, "system"
-        row.status_before_cancel, row.cancel_reason = status.value, text
-        appeal = Appeal(appointment_id=row.id, account_id=row.account_id, opened_at=now)
-        uow.session.add(appeal)
-        uow.session.flush()
-        _log(uow.session, row, "appointment_cancelled", now, actor_id, {"by": "system"})
-        _log(uow.session, row, "appeal_opened", now, actor_id, {"appeal": appeal.id})
-        notify_group(uow.session, row, "appointment_cancelled", now, {"reason": text})
-        notify_group(uow.session, row, "appeal_opened", now, {"appeal": appeal.id})
+        row.store(row.state.cancel_by_admin(now, text))
+        appeal = _open_appeal(uow.session, row, now)
+        by: dict[str, object] = {"by": Canceller.SYSTEM.value}
+        _log(uow.session, row, EventKind.APPOINTMENT_CANCELLED, now, actor_id, by)
+        _log(uow.session, row, EventKind.APPEAL_OPENED, now, actor_id, {"appeal": appeal.id})
+        notify_group(
+            uow.session, row, NotificationKind.APPOINTMENT_CANCELLED, now, {"reason": text}
+        )
+        notify_group(uow.session, row, NotificationKind.APPEAL_OPENED, now, {"appeal": appeal.id})
         view = appointment_view(uow.session, row, now)
         uow.commit()
     return view
+
+
+def _open_appeal(session: Session, row: Appointment, now: dt.datetime) -> Appeal:
+    appeal = session.scalar(select(Appeal).where(Appeal.appointment_id == row.id))
+    if appeal is None:
+        appeal = Appeal(appointment_id=row.id, account_id=row.account_id)
+        appeal.store(AppealState(opened_at=now))
+        session.add(appeal)
+    else:
+        appeal.store(appeal.state.reopen(now))
+    session.flush()
+    return appeal
 
 
 def list_appeals(
@@ -257,36 +264,50 @@ def decide_appeal(
         appeal = uow.session.get(Appeal, appeal_id)
         if appeal is None:
             raise rules.NoSuchAppeal()
-        if appeal.status != AppealStatus.OPEN.value:
-            raise rules.AppealNotOpen()
+        decided = appeal.state.decide(decision, now, actor=actor_id, note=text)
         row = uow.session.get(Appointment, appeal.appointment_id)
         assert row is not None
-        if decision is rules.AppealDecision.REINSTATE:
-            _reinstate(uow.session, row, now, offer_hours)
-            appeal.status = AppealStatus.REINSTATED.value
+        if decided.status is AppealStatus.REINSTATED:
+            _reinstate(uow.session, row, now, offer_hours, actor_id)
         else:
-            row.freed_at = now
-            appeal.status = AppealStatus.UPHELD.value
-        appeal.decided_at, appeal.decided_by, appeal.decision_note = now, actor_id, text
-        _log(uow.session, row, "appeal_decided", now, actor_id, {"decision": appeal.status})
-        notify_group(uow.session, row, "appeal_decided", now, {"decision": appeal.status})
+            row.store(row.state.uphold(now))
+        appeal.store(decided)
+        _log(uow.session, row, EventKind.APPEAL_DECIDED, now, actor_id, {"decision": appeal.status})
+        notify_group(
+            uow.session, row, NotificationKind.APPEAL_DECIDED, now, {"decision": appeal.status}
+        )
         view = appeal_view(appeal)
         uow.commit()
     return view
 
 
-def _reinstate(session: Session, row: Appointment, now: dt.datetime, offer_hours: int) -> None:
+def _reinstate(
+    session: Session, row: Appointment, now: dt.datetime, offer_hours: int, actor_id: int
+) -> None:
     today = now.astimezone(ZoneInfo(PORTS_BY_SLUG[row.port].timezone)).date()
-    if row.service_date < today:
-        raise rules.ServiceDatePassed()
     other = select(Appointment.id).where(
         Appointment.group_id == row.group_id,
         Appointment.id != row.id,
         Appointment.status.in_([s.value for s in LIVE]),
     )
-    if session.scalar(other) is not None:
-        raise rules.AlreadyScheduled()
-    row.status = row.status_before_cancel or AppointmentStatus.CONFIRMED.value
-    if row.status == AppointmentStatus.OFFERED.value:
-        row.expires_at = now + dt.timedelta(hours=offer_hours)
-    row.cancelled_at = row.cancelled_by = row.cancel_reason = row.status_before_cancel = None
+    holds_another = session.scalar(other.limit(1)) is not None
+    row.store(row.state.reinstate(
+        now, today=today, offer_for=dt.timedelta(hours=offer_hours), holds_another=holds_another,
+    ))  # fmt: skip
+    _withdraw_pending(session, row.group_id, now, actor_id)
+
+
+def _withdraw_pending(session: Session, group_id: int, now: dt.datetime, actor_id: int) -> None:
+    # A request made while the appeal was open would otherwise give a second live offer.
+    pending = session.scalars(
+        select(AppointmentRequest).where(
+            AppointmentRequest.group_id == group_id,
+            AppointmentRequest.status == RequestStatus.PENDING.value,
+        )
+    ).all()
+    for request in pending:
+        request.status, request.withdrawn_at = RequestStatus.WITHDRAWN.value, now
+        record(
+            session, at=now, kind=EventKind.REQUEST_WITHDRAWN, actor_id=actor_id,
+            subject=f"request:{request.id}", data={"window": request.window.isoformat()},
+        )  # fmt: skip

@@ -15,9 +15,11 @@ from puerta.appointments.booking import AppointmentView, appointment_view, notif
 from puerta.appointments.domain import PORTS_BY_SLUG, check_port_slug
 from puerta.appointments.rules import AppointmentStatus
 from puerta.appointments.tables import Appointment
+from puerta.audit.domain import EventKind
 from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
+from puerta.notifications.domain import NotificationKind
 
 ON_MANIFEST = (
     AppointmentStatus.CONFIRMED.value,
@@ -114,13 +116,10 @@ def check_in(
     now = clock.now()
     with uow:
         row = _find(uow.session, confirmation_number, birth_date, officer_port)
-        if row.status != AppointmentStatus.CONFIRMED.value:
-            raise rules.NotCheckedInable(status=row.status)
-        if row.service_date != port_today(row.port, now):
-            raise rules.NotServiceDate(service_date=row.service_date.isoformat())
-        row.status, row.checked_in_at, row.checked_in_by = "checked_in", now, officer_id
+        today = port_today(row.port, now)
+        row.store(row.state.check_in(now, officer=officer_id, today=today))
         record(
-            uow.session, at=now, kind="checked_in", actor_id=officer_id,
+            uow.session, at=now, kind=EventKind.CHECKED_IN, actor_id=officer_id,
             subject=f"appointment:{row.id}", data={"port": row.port},
         )  # fmt: skip
         view = appointment_view(uow.session, row, now)
@@ -139,16 +138,12 @@ def mark_no_show(
         if row is None:
             raise rules.NoSuchAppointment()
         _check_port(officer_port, row.port)
-        if row.status != AppointmentStatus.CONFIRMED.value:
-            raise rules.NotCheckedInable(status=row.status)
-        if port_today(row.port, now) < row.service_date:
-            raise rules.ServiceDateNotReached(service_date=row.service_date.isoformat())
-        row.status, row.no_show_at = AppointmentStatus.NO_SHOW.value, now
+        row.store(row.state.mark_no_show(now, today=port_today(row.port, now)))
         record(
-            uow.session, at=now, kind="no_show", actor_id=officer_id,
+            uow.session, at=now, kind=EventKind.NO_SHOW, actor_id=officer_id,
             subject=f"appointment:{row.id}", data={"port": row.port},
         )  # fmt: skip
-        notify_group(uow.session, row, "no_show_recorded", now, {})
+        notify_group(uow.session, row, NotificationKind.NO_SHOW_RECORDED, now, {})
         view = appointment_view(uow.session, row, now)
         uow.commit()
     return view

@@ -4,53 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from puerta.errors import Conflict, DomainError, Invalid, NotFound
 
+# The ports of entry are geography, shared with accounts (an officer's port): they live in
+# the foundation below both, and are named here too because requests choose among them.
+from puerta.geo.domain import PORTS as PORTS
+from puerta.geo.domain import PORTS_BY_SLUG as PORTS_BY_SLUG
+from puerta.geo.domain import Port as Port
+from puerta.geo.domain import UnknownPort as UnknownPort
+from puerta.geo.domain import check_port_slug as check_port_slug
+
 MAX_PORT_CHOICES = 3
 MAX_SEATS_PER_DAY = 100_000
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
-
-
-@dataclass(frozen=True)
-class Port:
-    slug: str
-    name: str
-    mexican_city: str
-    state: str
-    lat: float
-    lon: float
-    timezone: str
-
-
-# Coordinates are the main pedestrian crossing of each port (approximate, public knowledge).
-PORTS: tuple[Port, ...] = (
-    Port("brownsville", "Brownsville", "Matamoros", "TX", 25.8968, -97.4975, "America/Chicago"),
-    Port("hidalgo", "Hidalgo", "Reynosa", "TX", 26.0940, -98.2716, "America/Chicago"),
-    Port("laredo", "Laredo", "Nuevo Laredo", "TX", 27.4999, -99.5076, "America/Chicago"),
-    Port("eagle-pass", "Eagle Pass", "Piedras Negras", "TX", 28.7071, -100.5115, "America/Chicago"),
-    Port(
-        "el-paso",
-        "El Paso (Paso del Norte)",
-        "Ciudad Juárez",
-        "TX",
-        31.7480,
-        -106.4870,
-        "America/Denver",
-    ),
-    Port("nogales", "Nogales", "Nogales", "AZ", 31.3326, -110.9432, "America/Phoenix"),
-    Port("calexico", "Calexico", "Mexicali", "CA", 32.6649, -115.4988, "America/Los_Angeles"),
-    Port("san-ysidro", "San Ysidro", "Tijuana", "CA", 32.5422, -117.0297, "America/Los_Angeles"),
-)
-PORTS_BY_SLUG: dict[str, Port] = {port.slug: port for port in PORTS}
-
-
-class UnknownPort(NotFound):
-    code = "unknown_port"
-    message = "There is no port of entry called '{slug}'."
 
 
 class UnknownPortChoice(Invalid):
@@ -108,13 +79,6 @@ class RequestStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
     SELECTED = "selected"
     NOT_SELECTED = "not_selected"
-
-
-def check_port_slug(slug: str) -> Port:
-    port = PORTS_BY_SLUG.get(slug)
-    if port is None:
-        raise UnknownPort(slug=slug[:40])
-    return port
 
 
 def check_port_choices(slugs: list[str]) -> tuple[str, ...]:
@@ -197,3 +161,8 @@ class WindowSchedule:
         while self.closes_at(day) > instant:
             day -= dt.timedelta(days=1)
         return day
+
+
+def commit_secret(secret: bytes) -> str:
+    """The published commitment to a window's secret (revealed by its draw): its SHA-256."""
+    return hashlib.sha256(secret).hexdigest()

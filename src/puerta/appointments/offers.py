@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from puerta.accounts.tables import Account, Group
 from puerta.appointments.domain import PORTS
 from puerta.appointments.rules import AppointmentStatus
 from puerta.appointments.tables import Appointment, AppointmentRequest
+from puerta.audit.domain import EventKind, NewEvent
 from puerta.audit.service import record, record_many
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
+from puerta.notifications.domain import NewNotification, NotificationKind
 from puerta.notifications.service import enqueue, enqueue_many
 
 SLUGS = [port.slug for port in PORTS]
@@ -48,8 +51,25 @@ def release_to(session: Session, draw_id: int) -> None:
     )
 
 
+class OfferingDraw(Protocol):
+    """The draw that makes the offers (puerta.draws.tables.Draw has this shape)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def service_date(self) -> dt.date: ...
+
+
+class Selection(Protocol):
+    """Whom a draw selected (puerta.draws.allocation.Allocation has this shape): request id,
+    port (its index in PORTS) and share ("reserve", "seniority" or "lottery") of each."""
+
+    @property
+    def selected(self) -> Sequence[tuple[int, int, str]]: ...
+
+
 def make_offers(
-    session: Session, draw: Any, allocation: Any, *, now: dt.datetime, hours: int
+    session: Session, draw: OfferingDraw, allocation: Selection, *, now: dt.datetime, hours: int
 ) -> None:
     """One offer per selected group, recorded and announced in the group's language."""
     picks = {request_id: (port, share) for request_id, port, share in allocation.selected}
@@ -69,7 +89,7 @@ def make_offers(
         port_index, share = picks[request_id]
         offer = Appointment(
             draw_id=draw.id, request_id=request_id, group_id=group_id, account_id=account_id,
-            port=SLUGS[port_index], service_date=draw.service_date, share=share.value,
+            port=SLUGS[port_index], service_date=draw.service_date, share=str(share),
             persons=persons, status=AppointmentStatus.OFFERED.value, offered_at=now,
             expires_at=expires,
         )  # fmt: skip
@@ -80,24 +100,24 @@ def make_offers(
     enqueue_many(session, [_offer_note(offer, language) for offer, language in made])
 
 
-def _offer_event(offer: Appointment) -> dict[str, Any]:
-    return {
-        "at": offer.offered_at, "kind": "offer_made", "actor_id": None,
-        "subject": f"appointment:{offer.id}",
-        "data": {"draw": offer.draw_id, "request": offer.request_id, "port": offer.port,
-                 "share": offer.share, "service_date": offer.service_date.isoformat(),
-                 "persons": offer.persons},
-    }  # fmt: skip
+def _offer_event(offer: Appointment) -> NewEvent:
+    return NewEvent(
+        at=offer.offered_at, kind=EventKind.OFFER_MADE, actor_id=None,
+        subject=f"appointment:{offer.id}",
+        data={"draw": offer.draw_id, "request": offer.request_id, "port": offer.port,
+              "share": offer.share, "service_date": offer.service_date.isoformat(),
+              "persons": offer.persons},
+    )  # fmt: skip
 
 
-def _offer_note(offer: Appointment, language: str) -> dict[str, Any]:
+def _offer_note(offer: Appointment, language: str) -> NewNotification:
     # Machine values: the outbox formats them in the reader's language when it sends.
-    return {
-        "account_id": offer.account_id, "kind": "offer_made", "language": language,
-        "at": offer.offered_at,
-        "params": {"port": offer.port, "service_date": offer.service_date.isoformat(),
-                   "expires_at": offer.expires_at.astimezone(dt.UTC).isoformat()},
-    }  # fmt: skip
+    return NewNotification(
+        account_id=offer.account_id, kind=NotificationKind.OFFER_MADE, language=language,
+        at=offer.offered_at,
+        params={"port": offer.port, "service_date": offer.service_date.isoformat(),
+                "expires_at": offer.expires_at.astimezone(dt.UTC).isoformat()},
+    )  # fmt: skip
 
 
 def selections_of(session: Session, draw_id: int) -> set[tuple[int, str, str]]:
@@ -120,20 +140,37 @@ def expire_offers(*, uow: UnitOfWork, clock: Clock) -> int:
                 Appointment.expires_at <= now,
             )
         ).all()
+        expired = 0
         for offer in due:
-            offer.status = AppointmentStatus.EXPIRED.value
-            offer.freed_at = now
+            if not _still_offered(uow.session, offer.id):
+                continue  # another tick expired it, or the person confirmed it, meanwhile
+            expired += 1
+            offer.store(offer.state.expire(now))
             record(
-                uow.session, at=now, kind="offer_expired", actor_id=None,
+                uow.session, at=now, kind=EventKind.OFFER_EXPIRED, actor_id=None,
                 subject=f"appointment:{offer.id}", data={"port": offer.port},
             )  # fmt: skip
             enqueue(
-                uow.session, account_id=offer.account_id, kind="offer_expired",
+                uow.session, account_id=offer.account_id, kind=NotificationKind.OFFER_EXPIRED,
                 language=_language(uow.session, offer.account_id), at=now,
                 params={"port": offer.port, "service_date": offer.service_date.isoformat()},
             )  # fmt: skip
         uow.commit()
-    return len(due)
+    return expired
+
+
+def _still_offered(session: Session, appointment_id: int) -> bool:
+    """Lock the offer if it is still offered, so that of two ticks at once one expires it."""
+    # An UPDATE, not a SELECT: it waits for the other transaction's commit (a row lock on
+    # PostgreSQL, the write lock on SQLite) and then sees what that transaction wrote.
+    locked = session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id)
+        .where(Appointment.status == AppointmentStatus.OFFERED.value)
+        .values(status=Appointment.status)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], locked).rowcount == 1
 
 
 def _language(session: Session, account_id: int) -> str:

@@ -5,24 +5,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from puerta.accounts.service import GroupNotFound
 from puerta.accounts.tables import Group, GroupMember
 from puerta.appointments import domain
-from puerta.appointments.domain import PORTS, RequestStatus, WindowSchedule
+from puerta.appointments.commitments import ensure_commitment
+from puerta.appointments.domain import PORTS, Port, RequestStatus, WindowSchedule
 from puerta.appointments.rules import LIVE, AlreadyScheduled
 from puerta.appointments.tables import Appointment, AppointmentRequest, CapacityPlan
+from puerta.audit.domain import EventKind
 from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.config import DEFAULT_CAPACITY_HORIZON_DAYS
 from puerta.db import UnitOfWork
-from puerta.draws.commitments import ensure_commitment
-from puerta.draws.tables import Draw
 from puerta.errors import Conflict, Invalid
 from puerta.geo import service as geo
 from puerta.geo.domain import GeofenceVerdict
@@ -44,14 +45,9 @@ class WithdrawAfterClose(Conflict):
 
 
 @dataclass(frozen=True)
-class PortView:
-    slug: str
-    name: str
-    mexican_city: str
-    state: str
-    lat: float
-    lon: float
-    timezone: str
+class PortView(Port):
+    """A port with its default daily seats and, for ``service_date``, the seats planned."""
+
     default_seats: int
     seats: int
     service_date: dt.date | None
@@ -66,7 +62,9 @@ class CapacityView:
 
 
 @dataclass(frozen=True)
-class RequestView:
+class RequestRecord:
+    """A request as its group sees it, and as the API answers it."""
+
     id: int
     window: dt.date
     ports: list[str]
@@ -76,6 +74,13 @@ class RequestView:
     geofence_policy: str | None
     created_at: dt.datetime
     window_closes_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RequestView(RequestRecord):
+    """The record, and whether it is the first answer given again to a retried request."""
+
+    # Not part of the record (the API says it in a header): its class keeps it off the wire.
     replayed: bool = False
 
 
@@ -94,13 +99,7 @@ def list_ports(
             planned = {port: seats for port, seats in rows}
     return [
         PortView(
-            slug=p.slug,
-            name=p.name,
-            mexican_city=p.mexican_city,
-            state=p.state,
-            lat=p.lat,
-            lon=p.lon,
-            timezone=p.timezone,
+            **dataclasses.asdict(p),
             default_seats=default_seats.get(p.slug, 0),
             seats=planned.get(p.slug, default_seats.get(p.slug, 0)),
             service_date=service_date,
@@ -140,7 +139,7 @@ def set_capacity(
             uow.session.add(plan)
         plan.seats, plan.set_by, plan.set_at = seats, actor_id, now
         record(
-            uow.session, at=now, kind="capacity_set", actor_id=actor_id,
+            uow.session, at=now, kind=EventKind.CAPACITY_SET, actor_id=actor_id,
             subject=f"port:{slug}", data={"date": service_date.isoformat(), "seats": seats},
         )  # fmt: skip
         uow.commit()
@@ -201,13 +200,15 @@ def _replay(uow: UnitOfWork, schedule: WindowSchedule, asked: _Asked) -> Request
 
 
 def _check_can_request(uow: UnitOfWork, group_id: int, window: dt.date) -> None:
-    """One request per window; a standing request still pending counts as one."""
+    """One request per window; any request still pending counts as one, standing or not:
+    a window whose draw has not run yet enters its requests in the next draw, so a second
+    request then would give the group two entries (and two offers)."""
     req = AppointmentRequest
     live = select(req.id).where(
         req.group_id == group_id,
         or_(
             and_(req.window == window, req.status != RequestStatus.WITHDRAWN.value),
-            and_(req.standing.is_(True), req.status == RequestStatus.PENDING.value),
+            req.status == RequestStatus.PENDING.value,
         ),
     )
     if uow.session.scalar(live.limit(1)) is not None:
@@ -318,7 +319,7 @@ def _enter(
             # The unique indexes: this group's window or this key was taken meanwhile.
             raise domain.AlreadyRequested() from None
         record(
-            uow.session, at=now, kind="request_made", actor_id=asked.account_id,
+            uow.session, at=now, kind=EventKind.REQUEST_MADE, actor_id=asked.account_id,
             subject=f"request:{row.id}",
             data={"window": window.isoformat(), "ports": list(asked.ports),
                   "standing": asked.standing, "state": verdict.state, "policy": verdict.policy},
@@ -349,17 +350,18 @@ def current_request(*, uow: UnitOfWork, schedule: WindowSchedule, account_id: in
         return _request_view(_current(uow, account_id), schedule)
 
 
-def _entered_in_undrawn_window(
-    uow: UnitOfWork, row: AppointmentRequest, last_closed: dt.date
-) -> bool:
-    if row.window > last_closed:
-        return False
-    drawn = select(Draw.id).where(Draw.window == last_closed)
-    return uow.session.scalar(drawn) is None
+# Whether a window's draw has run, in the caller's transaction. The draws sit a floor above
+# the requests and answer it; the runtime passes their answer in (Runtime.window_drawn).
+WindowDrawn = Callable[[Session, dt.date], bool]
 
 
 def withdraw_request(
-    *, uow: UnitOfWork, clock: Clock, schedule: WindowSchedule, account_id: int
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    schedule: WindowSchedule,
+    account_id: int,
+    drawn: WindowDrawn,
 ) -> RequestView:
     """Withdraw the pending request while its window is still open."""
     now = clock.now()
@@ -370,12 +372,13 @@ def withdraw_request(
         open_now = schedule.open_window(now)
         if open_now is None or (not row.standing and open_now != row.window):
             raise WithdrawAfterClose()
-        if row.standing and _entered_in_undrawn_window(uow, row, schedule.last_closed(now)):
+        last_closed = schedule.last_closed(now)
+        if row.standing and row.window <= last_closed and not drawn(uow.session, last_closed):
             raise WithdrawAfterClose()
         row.status = RequestStatus.WITHDRAWN.value
         row.withdrawn_at = now
         record(
-            uow.session, at=now, kind="request_withdrawn", actor_id=account_id,
+            uow.session, at=now, kind=EventKind.REQUEST_WITHDRAWN, actor_id=account_id,
             subject=f"request:{row.id}", data={"window": row.window.isoformat()},
         )  # fmt: skip
         view = _request_view(row, schedule)

@@ -1,4 +1,4 @@
-"""Capacity plans and appointment requests.
+"""Capacity plans, request windows' commitments and appointment requests.
 
 A request stores the geofence verdict (eligible, state, policy), never the coordinates.
 """
@@ -6,6 +6,7 @@ A request stores the geofence verdict (eligible, state, policy), never the coord
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -19,7 +20,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from puerta.appointments.lifecycle import AppealState, AppointmentState, Canceller
+from puerta.appointments.rules import AppealStatus, AppointmentStatus
 from puerta.db import Base, UTCDateTime
+
+_STATE_FIELDS = tuple(AppointmentState.__dataclass_fields__)
+_APPEAL_FIELDS = tuple(AppealState.__dataclass_fields__)
 
 
 class CapacityPlan(Base):
@@ -32,6 +38,18 @@ class CapacityPlan(Base):
     seats: Mapped[int] = mapped_column(Integer)
     set_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class WindowCommitment(Base):
+    """The secret of a window, committed (its hash published) when the window opens."""
+
+    __tablename__ = "window_commitments"
+
+    window: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    # Revealed with the draw; kept here until then (see the README's security notes).
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class AppointmentRequest(Base):
@@ -108,6 +126,23 @@ class Appointment(Base):
     # The later draw that took this appointment's seats back (expiry, cancellation).
     released_to_draw: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), default=None)
 
+    @property
+    def state(self) -> AppointmentState:
+        """The lifecycle's view of this row, for a transition to act on."""
+        values = {name: getattr(self, name) for name in _STATE_FIELDS}
+        before, by = self.status_before_cancel, self.cancelled_by
+        return AppointmentState(**values | {
+            "status": AppointmentStatus(self.status),
+            "status_before_cancel": AppointmentStatus(before) if before else None,
+            "cancelled_by": Canceller(by) if by else None,
+        })  # fmt: skip
+
+    def store(self, state: AppointmentState) -> None:
+        """Write what a transition returned (enums as their plain values)."""
+        for name in _STATE_FIELDS:
+            value = getattr(state, name)
+            setattr(self, name, value.value if isinstance(value, StrEnum) else value)
+
 
 class Appeal(Base):
     """Opened by every cancellation the system makes; an admin must decide it."""
@@ -117,8 +152,18 @@ class Appeal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=AppealStatus.OPEN.value)
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     decided_by: Mapped[int | None] = mapped_column(Integer, default=None)
     decision_note: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+    @property
+    def state(self) -> AppealState:
+        values = {name: getattr(self, name) for name in _APPEAL_FIELDS}
+        return AppealState(**values | {"status": AppealStatus(self.status)})
+
+    def store(self, state: AppealState) -> None:
+        for name in _APPEAL_FIELDS:
+            value = getattr(state, name)
+            setattr(self, name, value.value if isinstance(value, StrEnum) else value)

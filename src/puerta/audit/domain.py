@@ -36,6 +36,8 @@ PERSONAL_KEYS = frozenset(
 
 
 class EventKind(enum.StrEnum):
+    """What happened; each value is stored and hashed as is, so it never changes."""
+
     REQUEST_MADE = "request_made"
     REQUEST_WITHDRAWN = "request_withdrawn"
     DRAW_RUN = "draw_run"
@@ -161,6 +163,17 @@ class Event:
 
 
 @dataclass(frozen=True)
+class NewEvent:
+    """An event to append (``record``'s arguments), one of a batch for ``record_many``."""
+
+    at: dt.datetime
+    kind: EventKind
+    actor_id: int | None
+    subject: str
+    data: Mapping[str, object]
+
+
+@dataclass(frozen=True)
 class Draft:
     """A checked event that has no place in the chain yet."""
 
@@ -190,7 +203,7 @@ class Draft:
 def draft(
     *,
     at: dt.datetime,
-    kind: str,
+    kind: EventKind,
     actor_id: int | None,
     subject: str,
     data: Mapping[str, object],

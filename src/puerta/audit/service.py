@@ -6,14 +6,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from puerta.audit import domain
-from puerta.audit.domain import EMPTY, GENESIS, Broken, Chain, Event, Head
+from puerta.audit.domain import EMPTY, GENESIS, Broken, Chain, Event, EventKind, Head, NewEvent
 from puerta.audit.tables import AuditEvent, AuditHead
 from puerta.db import UnitOfWork
 
@@ -41,7 +40,7 @@ def record(
     session: Session,
     *,
     at: dt.datetime,
-    kind: str,
+    kind: EventKind,
     actor_id: int | None,
     subject: str,
     data: Mapping[str, object],
@@ -58,9 +57,12 @@ def record(
     return event.seq
 
 
-def record_many(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
-    """Append several events (``record``'s keyword arguments each) with one head update."""
-    drafts = [domain.draft(**event) for event in events]
+def record_many(session: Session, events: Sequence[NewEvent]) -> None:
+    """Append several events with one head update (in order, as ``record`` would)."""
+    drafts = [
+        domain.draft(at=e.at, kind=e.kind, actor_id=e.actor_id, subject=e.subject, data=e.data)
+        for e in events
+    ]
     if not drafts:
         return
     head = _advance_head(session, len(drafts))

@@ -71,11 +71,6 @@ class DrawParams:
         }
 
 
-def commit_secret(secret: bytes) -> str:
-    """The published commitment to a window's secret: its SHA-256."""
-    return hashlib.sha256(secret).hexdigest()
-
-
 def draw_seed(window: dt.date, digest: str, secret: bytes) -> bytes:
     """seed = SHA-256(window date, entries digest, revealed secret)."""
     material = b"puerta-draw-v1|" + window.isoformat().encode() + b"|" + digest.encode() + b"|"

@@ -1,4 +1,4 @@
-"""Window commitments, draws and the entries each draw saw."""
+"""Draws and the entries each draw saw (a window's commitment is in appointments.tables)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,6 @@ from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from puerta.db import Base, UTCDateTime
-
-
-class WindowCommitment(Base):
-    """The secret of a window, committed (its hash published) when the window opens."""
-
-    __tablename__ = "window_commitments"
-
-    window: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    # Revealed with the draw; kept here until then (see the README's security notes).
-    secret: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Draw(Base):

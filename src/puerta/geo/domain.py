@@ -1,4 +1,5 @@
-"""Geofence rules: effective-dated policy versions and the pure eligibility decision.
+"""The ports of entry, and geofence rules: effective-dated policy versions and the pure
+eligibility decision.
 
 Geometry lives in service.py; this module only sees facts about a place (inside Mexico or
 not, which state, latitude) and the people (nationalities), so it stays standard library only.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from puerta.errors import DomainError
+from puerta.errors import DomainError, NotFound
 
 COUNTRY = "MEX"
 
@@ -34,6 +35,54 @@ class InvalidNationality(DomainError):
 
 class PolicyDataError(ValueError):
     """The packaged or supplied policy data is malformed (a bug in data, not in input)."""
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port of entry on the border, where appointments are kept."""
+
+    slug: str
+    name: str
+    mexican_city: str
+    state: str
+    lat: float
+    lon: float
+    timezone: str
+
+
+# Coordinates are the main pedestrian crossing of each port (approximate, public knowledge).
+PORTS: tuple[Port, ...] = (
+    Port("brownsville", "Brownsville", "Matamoros", "TX", 25.8968, -97.4975, "America/Chicago"),
+    Port("hidalgo", "Hidalgo", "Reynosa", "TX", 26.0940, -98.2716, "America/Chicago"),
+    Port("laredo", "Laredo", "Nuevo Laredo", "TX", 27.4999, -99.5076, "America/Chicago"),
+    Port("eagle-pass", "Eagle Pass", "Piedras Negras", "TX", 28.7071, -100.5115, "America/Chicago"),
+    Port(
+        "el-paso",
+        "El Paso (Paso del Norte)",
+        "Ciudad Juárez",
+        "TX",
+        31.7480,
+        -106.4870,
+        "America/Denver",
+    ),
+    Port("nogales", "Nogales", "Nogales", "AZ", 31.3326, -110.9432, "America/Phoenix"),
+    Port("calexico", "Calexico", "Mexicali", "CA", 32.6649, -115.4988, "America/Los_Angeles"),
+    Port("san-ysidro", "San Ysidro", "Tijuana", "CA", 32.5422, -117.0297, "America/Los_Angeles"),
+)
+PORTS_BY_SLUG: dict[str, Port] = {port.slug: port for port in PORTS}
+
+
+class UnknownPort(NotFound):
+    code = "unknown_port"
+    message = "There is no port of entry called '{slug}'."
+
+
+def check_port_slug(slug: str) -> Port:
+    """The port called ``slug``, or ``unknown_port``."""
+    port = PORTS_BY_SLUG.get(slug)
+    if port is None:
+        raise UnknownPort(slug=slug[:40])
+    return port
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import string
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 Gettext = Callable[[str], str]
@@ -35,6 +36,17 @@ class Status(enum.StrEnum):
 
 
 MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    """A notification to put in the outbox (``enqueue``'s arguments), one of a batch."""
+
+    account_id: int
+    kind: NotificationKind
+    language: str
+    params: Mapping[str, object]
+    at: dt.datetime
 
 
 def status_after_failure(attempts: int) -> Status:

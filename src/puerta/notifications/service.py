@@ -11,20 +11,20 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Any, Protocol
+from email.utils import format_datetime, make_msgid
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from puerta import i18n
-from puerta.accounts.tables import Account
-from puerta.clock import Clock
+from puerta.clock import Clock, SystemClock
 from puerta.config import Settings
 from puerta.dates import Dates
 from puerta.db import UnitOfWork
 from puerta.notifications.domain import (
+    NewNotification,
     NotificationKind,
     Status,
     render,
@@ -43,9 +43,14 @@ SMTP_TIMEOUT_SECONDS = 15.0
 # puerta.i18n.gettext's shape: (language, message id) -> text.
 LanguageGettext = Callable[[str, str], str]
 
+# Where an account's notifications go (its username: an e-mail or a phone), or None if there
+# is no such account. Accounts sit a floor above and answer it; the runtime passes their
+# answer in (Runtime.recipients).
+Recipients = Callable[[Session, int], str | None]
+
 
 class Place(Protocol):
-    """A port as notifications name it (puerta.appointments.domain.Port has this shape)."""
+    """A port as notifications name it (puerta.geo.domain.Port has this shape)."""
 
     @property
     def name(self) -> str: ...
@@ -119,6 +124,8 @@ class SmtpNotifier:
     password: str | None = field(default=None, repr=False)
     starttls: bool = False
     timeout: float = SMTP_TIMEOUT_SECONDS
+    # The Date header is the injected clock's now (PUERTA_NOW in demos), not the wall clock.
+    clock: Clock = field(default_factory=SystemClock, compare=False, repr=False)
 
     def reaches(self, username: str) -> bool:
         # Phone usernames have no channel until SMS is built (a later feature).
@@ -130,7 +137,7 @@ class SmtpNotifier:
         message["To"] = to
         # A translated subject with a line break would otherwise be refused as a header.
         message["Subject"] = " ".join(subject.split())
-        message["Date"] = formatdate(usegmt=True)
+        message["Date"] = format_datetime(self.clock.now().astimezone(dt.UTC), usegmt=True)
         message["Message-ID"] = make_msgid(f"n{notification_id}", self._domain())
         message.set_content(body)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -145,10 +152,11 @@ class SmtpNotifier:
         return self.sender.rpartition("@")[2] or "localhost"
 
 
-def notifier_from(settings: Settings) -> Notifier:
+def notifier_from(settings: Settings, *, clock: Clock | None = None) -> Notifier:
     """The notifier that PUERTA_NOTIFIER names, configured from the PUERTA_SMTP_* settings."""
     if settings.notifier == "smtp":
         return SmtpNotifier(
+            clock=clock or SystemClock(),
             host=settings.smtp_host,
             port=settings.smtp_port,
             sender=settings.smtp_sender,
@@ -195,9 +203,14 @@ def enqueue(
     return row.id
 
 
-def enqueue_many(session: Session, notes: Sequence[Mapping[str, Any]]) -> None:
-    """Put several notifications (``enqueue``'s keyword arguments each) in one INSERT."""
-    rows = [_outbox_row(**note) for note in notes]
+def enqueue_many(session: Session, notes: Sequence[NewNotification]) -> None:
+    """Put several notifications in the outbox with one INSERT."""
+    rows = [
+        _outbox_row(
+            account_id=n.account_id, kind=n.kind, language=n.language, params=n.params, at=n.at
+        )
+        for n in notes
+    ]
     if rows:
         session.execute(insert(Notification), rows)
 
@@ -217,6 +230,7 @@ def deliver_pending(
     notifier: Notifier,
     clock: Clock,
     zones: Zones,
+    recipients: Recipients,
     limit: int = 100,
     gettext: LanguageGettext = i18n.gettext,
 ) -> DeliveryReport:
@@ -225,8 +239,9 @@ def deliver_pending(
     with uow:
         pending = select(Notification.id).where(Notification.status == Status.PENDING.value)
         ids = uow.session.scalars(pending.order_by(Notification.id).limit(limit)).all()
+        how = _Sending(zones, gettext, recipients)
         for note_id in ids:
-            outcome = _deliver_one(uow.session, note_id, notifier, clock, _Sending(zones, gettext))
+            outcome = _deliver_one(uow.session, note_id, notifier, clock, how)
             # Committed one by one, so one bad address never holds back or undoes the rest.
             uow.commit()
             if outcome is not None:
@@ -242,6 +257,7 @@ def deliver_pending(
 class _Sending:
     zones: Zones
     gettext: LanguageGettext
+    recipients: Recipients
 
 
 def _deliver_one(
@@ -251,15 +267,14 @@ def _deliver_one(
     # SKIP LOCKED (PostgreSQL; SQLite ignores it) lets two job processes share the outbox
     # without both sending the same message.
     query = (
-        select(Notification, Account.username)
-        .join(Account, Account.id == Notification.account_id)
+        select(Notification)
         .where(Notification.id == note_id, Notification.status == Status.PENDING.value)
-        .with_for_update(skip_locked=True, of=Notification)
+        .with_for_update(skip_locked=True)
     )
-    found = session.execute(query).first()
-    if found is None:
+    note = session.scalar(query)
+    username = None if note is None else how.recipients(session, note.account_id)
+    if note is None or username is None or not _claim(session, note_id):
         return None
-    note, username = found
     if not notifier.reaches(username):
         note.status = Status.NO_CHANNEL.value
         return Status.NO_CHANNEL
@@ -271,6 +286,19 @@ def _deliver_one(
     log.warning("notification %s failed: %s", note.id, error)
     note.status, note.last_error = status_after_failure(note.attempts).value, error
     return Status.FAILED
+
+
+def _claim(session: Session, note_id: int) -> bool:
+    """Whether the row is still pending, holding it until this outcome is committed."""
+    # SQLite has no row locks and ignores SKIP LOCKED: this UPDATE takes its write lock, so
+    # a second job process waits here, then finds the row sent and does not send it again.
+    claimed = session.execute(
+        update(Notification)
+        .where(Notification.id == note_id, Notification.status == Status.PENDING.value)
+        .values(attempts=Notification.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], claimed).rowcount == 1
 
 
 def _send(notifier: Notifier, note: Notification, username: str, how: _Sending) -> str | None:

@@ -84,15 +84,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # in flight for tens of milliseconds (see BENCHMARKS.md, Pages).
     gc.collect()
     gc.freeze()
-    if runtime.settings.env != "test" and runtime.settings.jobs_interval_seconds > 0:
-        from puerta.jobs import run_periodically
-
-        threading.Thread(
-            target=run_periodically, args=(runtime, stop), name="puerta-jobs", daemon=True
-        ).start()
+    ticker = _start_jobs(runtime, stop)
     yield
     stop.set()
+    if ticker is not None:
+        # Let it give up its jobs lease; a tick still sending mail is not waited for long.
+        ticker.join(timeout=5)
     runtime.engine.dispose()
+
+
+def _start_jobs(runtime: Runtime, stop: threading.Event) -> threading.Thread | None:
+    """Every worker starts the ticker; the jobs lease lets only one of them tick."""
+    if runtime.settings.env == "test" or runtime.settings.jobs_interval_seconds <= 0:
+        return None
+    from puerta.jobs import run_periodically
+
+    ticker = threading.Thread(
+        target=run_periodically, args=(runtime, stop), name="puerta-jobs", daemon=True
+    )
+    ticker.start()
+    return ticker
 
 
 # Nothing from another host, no inline script or style, no framing; geolocation only here.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Annotated
 
@@ -13,22 +12,20 @@ from puerta import i18n
 from puerta.accounts import service
 from puerta.accounts.schemas import (
     AccountCreate,
-    AccountRead,
     GroupRead,
     GroupWrite,
-    MemberRead,
     TokenRead,
 )
-from puerta.accounts.service import GroupView
+from puerta.accounts.service import AccountView, GroupView
 from puerta.web.deps import CurrentAccount, Registrant, RuntimeDep, _bearer
 
 router = APIRouter(tags=["accounts"])
 
 
-@router.post("/accounts", status_code=201, response_model=AccountRead)
-def create_account(body: AccountCreate, runtime: RuntimeDep) -> AccountRead:
+@router.post("/accounts", status_code=201, response_model=AccountView)
+def create_account(body: AccountCreate, runtime: RuntimeDep) -> AccountView:
     """Register a person's account (e-mail or phone number and a password)."""
-    view = service.create_account(
+    return service.create_account(
         uow=runtime.uow(),
         clock=runtime.clock,
         hasher=runtime.hasher,
@@ -37,7 +34,6 @@ def create_account(body: AccountCreate, runtime: RuntimeDep) -> AccountRead:
         language=body.language,
         languages=i18n.available_languages(),
     )
-    return AccountRead(**dataclasses.asdict(view))
 
 
 @router.post("/auth/token", response_model=TokenRead)
@@ -64,10 +60,10 @@ def log_out(
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=AccountRead)
-def me(account: CurrentAccount) -> AccountRead:
+@router.get("/me", response_model=AccountView)
+def me(account: CurrentAccount) -> AccountView:
     """The logged-in account."""
-    return AccountRead(**dataclasses.asdict(account))
+    return account
 
 
 def _group_read(view: GroupView) -> GroupRead:
@@ -75,10 +71,7 @@ def _group_read(view: GroupView) -> GroupRead:
         registered_at=view.registered_at,
         updated_at=view.updated_at,
         size=len(view.members),
-        members=[
-            MemberRead(**{**dataclasses.asdict(m), "languages": list(m.languages)})
-            for m in view.members
-        ],
+        members=view.members,
     )
 
 
@@ -90,6 +83,7 @@ def put_group(body: GroupWrite, account: Registrant, runtime: RuntimeDep) -> Gro
         clock=runtime.clock,
         account_id=account.id,
         members=[m.to_domain() for m in body.members],
+        lock=runtime.group_lock,
     )
     return _group_read(view)
 

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 from fastapi import APIRouter, Response
 
 from puerta.draws import service
-from puerta.draws.schemas import DrawCreate, DrawRead, WindowRead
+from puerta.draws.schemas import DrawCreate
+from puerta.draws.service import DrawRecord, DrawView, WindowStatus
 from puerta.web.deps import Admin, RuntimeDep
 
 router = APIRouter(tags=["draws"])
 
 
-def _read(view: service.DrawView) -> DrawRead:
-    fields = dataclasses.asdict(view)
-    fields.pop("created")
-    return DrawRead(**fields)
-
-
 @router.post(
     "/draws",
-    response_model=DrawRead,
+    response_model=DrawRecord,
     status_code=201,
     responses={
-        200: {"model": DrawRead, "description": "The draw had already run: its first result"}
+        200: {"model": DrawRecord, "description": "The draw had already run: its first result"}
     },
 )
-def run_draw(body: DrawCreate, account: Admin, runtime: RuntimeDep, response: Response) -> DrawRead:
+def run_draw(body: DrawCreate, account: Admin, runtime: RuntimeDep, response: Response) -> DrawView:
     """Run the draw of a closed window; again for the same window, the first result (200)."""
     view = service.run_draw(
         uow=runtime.uow(), clock=runtime.clock, config=runtime.draw_config, window=body.window,
@@ -36,17 +30,16 @@ def run_draw(body: DrawCreate, account: Admin, runtime: RuntimeDep, response: Re
     )  # fmt: skip
     if not view.created:
         response.status_code = 200
-    return _read(view)
+    return view
 
 
-@router.get("/draws/{window}", response_model=DrawRead)
-def get_draw(window: dt.date, runtime: RuntimeDep) -> DrawRead:
+@router.get("/draws/{window}", response_model=DrawRecord)
+def get_draw(window: dt.date, runtime: RuntimeDep) -> DrawView:
     """The public record of a draw: inputs, revealed secret, seed and results (no personal data)."""
-    return _read(service.get_draw(uow=runtime.uow(), window=window))
+    return service.get_draw(uow=runtime.uow(), window=window)
 
 
-@router.get("/windows/current", response_model=WindowRead)
-def current_window(runtime: RuntimeDep) -> WindowRead:
+@router.get("/windows/current", response_model=WindowStatus)
+def current_window(runtime: RuntimeDep) -> WindowStatus:
     """The open window (or the next one) and its published secret commitment."""
-    view = service.window_status(uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule)
-    return WindowRead(**dataclasses.asdict(view))
+    return service.window_status(uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Annotated
 
@@ -11,7 +10,9 @@ from fastapi import APIRouter, Depends
 from puerta.accounts.domain import Role
 from puerta.accounts.service import AccountView
 from puerta.appointments import checkin
-from puerta.appointments.schemas import AppointmentRead, CheckinBody, ManifestEntryRead
+from puerta.appointments.booking import AppointmentView
+from puerta.appointments.checkin import ManifestEntry
+from puerta.appointments.schemas import CheckinBody
 from puerta.web.deps import RowId, RuntimeDep, requires
 
 router = APIRouter(tags=["ports"])
@@ -19,32 +20,29 @@ Officer = Annotated[AccountView, Depends(requires(Role.OFFICER))]
 OfficerOrAdmin = Annotated[AccountView, Depends(requires(Role.OFFICER, Role.ADMIN))]
 
 
-@router.get("/ports/{slug}/manifest/{date}", response_model=list[ManifestEntryRead])
+@router.get("/ports/{slug}/manifest/{date}", response_model=list[ManifestEntry])
 def manifest(
     slug: str, date: dt.date, account: OfficerOrAdmin, runtime: RuntimeDep
-) -> list[ManifestEntryRead]:
+) -> list[ManifestEntry]:
     """The confirmed groups of a port on a date, by time slot."""
-    entries = checkin.manifest(
+    return checkin.manifest(
         uow=runtime.uow(), port=slug, service_date=date, officer_port=account.port
     )
-    return [ManifestEntryRead(**dataclasses.asdict(e)) for e in entries]
 
 
-@router.post("/checkins", response_model=AppointmentRead)
-def check_in(body: CheckinBody, account: Officer, runtime: RuntimeDep) -> AppointmentRead:
+@router.post("/checkins", response_model=AppointmentView)
+def check_in(body: CheckinBody, account: Officer, runtime: RuntimeDep) -> AppointmentView:
     """Check a group in by confirmation number and any member's birth date."""
-    view = checkin.check_in(
+    return checkin.check_in(
         uow=runtime.uow(), clock=runtime.clock, officer_id=account.id, officer_port=account.port,
         confirmation_number=body.confirmation_number, birth_date=body.birth_date,
     )  # fmt: skip
-    return AppointmentRead.model_validate(view, from_attributes=True)
 
 
-@router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentRead)
-def no_show(appointment_id: RowId, account: Officer, runtime: RuntimeDep) -> AppointmentRead:
+@router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentView)
+def no_show(appointment_id: RowId, account: Officer, runtime: RuntimeDep) -> AppointmentView:
     """Record that a confirmed group did not come; it may request again."""
-    view = checkin.mark_no_show(
+    return checkin.mark_no_show(
         uow=runtime.uow(), clock=runtime.clock, officer_id=account.id, officer_port=account.port,
         appointment_id=appointment_id,
     )  # fmt: skip
-    return AppointmentRead.model_validate(view, from_attributes=True)

@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 from fastapi import APIRouter
 
 from puerta.appointments import service
-from puerta.appointments.schemas import CapacityRead, CapacityWrite, PortRead
+from puerta.appointments.schemas import CapacityWrite
+from puerta.appointments.service import CapacityView, PortView
 from puerta.web.deps import Admin, RuntimeDep
 
 router = APIRouter(tags=["ports"])
 
 
-@router.get("/ports", response_model=list[PortRead])
-def list_ports(runtime: RuntimeDep, date: dt.date | None = None) -> list[PortRead]:
+@router.get("/ports", response_model=list[PortView])
+def list_ports(runtime: RuntimeDep, date: dt.date | None = None) -> list[PortView]:
     """The 8 ports, their default daily seats and, with ``date``, the seats planned that day."""
-    views = service.list_ports(
+    return service.list_ports(
         uow=runtime.uow(), default_seats=runtime.settings.port_seats, service_date=date
     )
-    return [PortRead(**dataclasses.asdict(v)) for v in views]
 
 
-@router.put("/ports/{slug}/capacity/{date}", response_model=CapacityRead)
+@router.put("/ports/{slug}/capacity/{date}", response_model=CapacityView)
 def set_capacity(
     slug: str, date: dt.date, body: CapacityWrite, account: Admin, runtime: RuntimeDep
-) -> CapacityRead:
+) -> CapacityView:
     """Plan the seats (persons) of one port on one service date."""
-    view = service.set_capacity(
+    return service.set_capacity(
         uow=runtime.uow(),
         clock=runtime.clock,
         slug=slug,
@@ -37,4 +36,3 @@ def set_capacity(
         actor_id=account.id,
         horizon_days=runtime.settings.capacity_horizon_days,
     )
-    return CapacityRead(**dataclasses.asdict(view))

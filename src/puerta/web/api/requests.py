@@ -7,26 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from puerta.appointments import service
-from puerta.appointments.schemas import RequestCreate, RequestRead
-from puerta.appointments.service import RequestView
+from puerta.appointments.schemas import RequestCreate
+from puerta.appointments.service import RequestRecord, RequestView
 from puerta.web.deps import Registrant, RuntimeDep
 
 router = APIRouter(tags=["requests"])
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
-def _read(view: RequestView) -> RequestRead:
-    return RequestRead.model_validate(view, from_attributes=True)
-
-
-@router.post("/requests", status_code=201, response_model=RequestRead)
+@router.post("/requests", status_code=201, response_model=RequestRecord)
 def make_request(
     body: RequestCreate,
     account: Registrant,
     runtime: RuntimeDep,
     response: Response,
     idempotency_key: IdempotencyKey,
-) -> RequestRead:
+) -> RequestView:
     """Request an appointment in the open window; the location is checked, never stored."""
     view = service.make_request(
         uow=runtime.uow(),
@@ -42,21 +38,24 @@ def make_request(
     )
     if view.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return _read(view)
+    return view
 
 
-@router.get("/requests/current", response_model=RequestRead)
-def current_request(account: Registrant, runtime: RuntimeDep) -> RequestRead:
+@router.get("/requests/current", response_model=RequestRecord)
+def current_request(account: Registrant, runtime: RuntimeDep) -> RequestView:
     """The group's pending request."""
-    return _read(
-        service.current_request(uow=runtime.uow(), schedule=runtime.schedule, account_id=account.id)
+    return service.current_request(
+        uow=runtime.uow(), schedule=runtime.schedule, account_id=account.id
     )
 
 
-@router.delete("/requests/current", response_model=RequestRead)
-def withdraw_request(account: Registrant, runtime: RuntimeDep) -> RequestRead:
+@router.delete("/requests/current", response_model=RequestRecord)
+def withdraw_request(account: Registrant, runtime: RuntimeDep) -> RequestView:
     """Withdraw the pending request while its window is open."""
-    view = service.withdraw_request(
-        uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule, account_id=account.id
+    return service.withdraw_request(
+        uow=runtime.uow(),
+        clock=runtime.clock,
+        schedule=runtime.schedule,
+        account_id=account.id,
+        drawn=runtime.window_drawn,
     )
-    return _read(view)

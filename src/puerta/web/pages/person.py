@@ -33,28 +33,31 @@ TITLES = {
 
 
 def _state(page: Page) -> dict[str, Any]:
-    """Everything the status and appointment pages show about the person's group."""
+    """Everything the status and appointment pages show about the person's group.
+
+    Read in one transaction: each use case joins the unit of work entered here."""
     runtime, account_id = page.runtime, page.account_id
     state: dict[str, Any] = {"group": None, "request": None, "appointment": None}
-    try:
-        state["group"] = accounts.get_group(uow=runtime.uow(), account_id=account_id)
-    except accounts.GroupNotFound:
-        pass
-    try:
-        state["request"] = requests.current_request(
-            uow=runtime.uow(), schedule=runtime.schedule, account_id=account_id
+    with runtime.uow() as uow:
+        try:
+            state["group"] = accounts.get_group(uow=uow, account_id=account_id)
+        except accounts.GroupNotFound:
+            pass
+        try:
+            state["request"] = requests.current_request(
+                uow=uow, schedule=runtime.schedule, account_id=account_id
+            )
+        except NoCurrentRequest:
+            pass
+        try:
+            state["appointment"] = booking.my_appointment(
+                uow=uow, clock=runtime.clock, account_id=account_id
+            )
+        except NoAppointment:
+            pass
+        state["window"] = draws.window_status(
+            uow=uow, clock=runtime.clock, schedule=runtime.schedule
         )
-    except NoCurrentRequest:
-        pass
-    try:
-        state["appointment"] = booking.my_appointment(
-            uow=runtime.uow(), clock=runtime.clock, account_id=account_id
-        )
-    except NoAppointment:
-        pass
-    state["window"] = draws.window_status(
-        uow=runtime.uow(), clock=runtime.clock, schedule=runtime.schedule
-    )
     return state
 
 
@@ -120,6 +123,7 @@ def save_group(page: RegistrantPage, form: Form) -> Response:
             clock=page.runtime.clock,
             account_id=page.account_id,
             members=members,
+            lock=page.runtime.group_lock,
         )
     except DomainError as error:
         return _failed(page, "group", error, **_group_context(page, rows))
@@ -200,6 +204,7 @@ def withdraw(page: RegistrantPage, form: Form) -> Response:
             clock=runtime.clock,
             schedule=runtime.schedule,
             account_id=page.account_id,
+            drawn=runtime.window_drawn,
         )
     except DomainError as error:
         return _failed(page, "status", error, **_state(page))

@@ -29,7 +29,6 @@ from puerta.web.deps import RuntimeDep
 SESSION_COOKIE = "puerta_session"
 CSRF_COOKIE = "puerta_csrf"
 LANGUAGE_COOKIE = "puerta_lang"
-_PROCESS_SECRET = secrets.token_bytes(32)
 
 
 class CsrfFailed(Forbidden):
@@ -91,14 +90,10 @@ class Page:
             )
 
 
-def _secret(runtime: Runtime) -> bytes:
-    key = runtime.settings.secret_key
-    return key.encode() if key else _PROCESS_SECRET
-
-
 def _csrf_digest(runtime: Runtime, seed: str, session_token: str | None) -> bytes:
     message = f"{seed}|{session_token or ''}".encode()
-    return hmac.new(_secret(runtime), message, hashlib.sha256).digest()
+    # The deployment's key, the same in every worker (puerta.deployment.Keys).
+    return hmac.new(runtime.keys.signing(), message, hashlib.sha256).digest()
 
 
 def _valid_token(page: Page, submitted: str) -> bool:

@@ -1,4 +1,8 @@
-"""The commitment to a window's secret, made when the window opens (its hash is published)."""
+"""The commitment to a window's secret, made when the window opens (its hash is published).
+
+Part of the request window, so the first request (or the jobs' tick) makes it; the draw,
+one floor up, reveals it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ import random
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from puerta.appointments.domain import commit_secret
+from puerta.appointments.tables import WindowCommitment
 from puerta.clock import Clock
-from puerta.draws.domain import commit_secret
-from puerta.draws.tables import WindowCommitment
 
 
 def ensure_commitment(
