@@ -8,7 +8,7 @@ PUERTA_SECRET_KEY is unset) and the lease that lets only one of them run the job
 from __future__ import annotations
 
 import datetime as dt
-import random
+import secrets
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -42,14 +42,15 @@ class JobLease(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
-def shared_key(*, uow: UnitOfWork, name: str, clock: Clock, rng: random.Random) -> bytes:
+def shared_key(*, uow: UnitOfWork, name: str, clock: Clock) -> bytes:
     """The deployment's key ``name``: generated and stored by the first process that asks."""
     with uow:
         found = uow.session.get(DeploymentKey, name)
         if found is not None:
             return bytes.fromhex(found.value)
         try:
-            value = rng.randbytes(32).hex()
+            # From the OS, never the runtime's rng: that one is seeded in tests and demos.
+            value = secrets.token_bytes(32).hex()
             uow.session.add(DeploymentKey(name=name, value=value, created_at=clock.now()))
             uow.commit()
             return bytes.fromhex(value)

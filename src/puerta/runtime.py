@@ -106,7 +106,7 @@ def build_runtime(
     def generated_key() -> bytes:
         # Development only (production requires PUERTA_SECRET_KEY): one key per database,
         # so every worker of `puerta serve --workers N` accepts the others' forms.
-        return shared_key(uow=UnitOfWork(sessions), name=SIGNING_KEY, clock=clock, rng=rng)
+        return shared_key(uow=UnitOfWork(sessions), name=SIGNING_KEY, clock=clock)
 
     return Runtime(
         settings=settings,

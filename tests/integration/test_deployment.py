@@ -17,6 +17,7 @@ from puerta.clock import FixedClock
 from puerta.config import Settings
 from puerta.deployment import hold_lease, release_lease
 from puerta.jobs import LEASE_INTERVALS, tick, tick_if_holder
+from puerta.models import metadata
 from puerta.notifications.service import LogNotifier
 from puerta.notifications.tables import Notification
 from puerta.runtime import Runtime, build_runtime
@@ -40,6 +41,19 @@ class TestSharedKey:
     ) -> None:
         assert runtime.keys.signing() == other.keys.signing()
         assert len(runtime.keys.signing()) == 32
+
+    def test_a_generated_key_does_not_come_from_the_seeded_randomness(self, tmp_path: Any) -> None:
+        # Tests and demos seed the runtime's rng; a key drawn from it could be guessed.
+        keys = []
+        for name in ("one", "two"):
+            url = f"sqlite:///{tmp_path / name}.db"
+            rt = build_runtime(
+                Settings(env="test", database_url=url), hasher=FAST_HASHER, rng=random.Random(7)
+            )
+            metadata.create_all(rt.engine)
+            keys.append(rt.keys.signing())
+            rt.engine.dispose()
+        assert keys[0] != keys[1]
 
     def test_the_configured_key_is_used_when_set(self, settings: Settings) -> None:
         configured = settings.model_copy(update={"secret_key": "k" * 32})

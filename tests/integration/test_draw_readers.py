@@ -79,7 +79,9 @@ def populations(draw: st.DrawFn) -> tuple[list[Family], list[Ask]]:
     request_ids = draw(st.lists(IDS, min_size=len(slots), max_size=len(slots), unique=True))
     asks = []
     for request_id, (group_id, day) in zip(request_ids, slots, strict=True):
-        named = draw(st.lists(st.sampled_from(readers.SLUGS), min_size=1, max_size=3, unique=True))
+        named = draw(
+            st.lists(st.sampled_from(readers.PORT_SLUGS), min_size=1, max_size=3, unique=True)
+        )
         ports = (named + [None, None])[:3]
         status = draw(st.sampled_from([s.value for s in RequestStatus]))
         window = WINDOW + dt.timedelta(days=day)

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from puerta.accounts.tables import Account, GroupMember
+from puerta.accounts.tables import Account
 from puerta.appointments import rules
 from puerta.appointments.domain import (
     PORTS_BY_SLUG,
-    OutsideGeofence,
     RequestStatus,
     WindowSchedule,
 )
+from puerta.appointments.groups import check_group_location
 from puerta.appointments.lifecycle import AppealState, Canceller
 from puerta.appointments.rules import LIVE, AppealStatus, AppointmentStatus
 from puerta.appointments.tables import Appeal, Appointment, AppointmentRequest
@@ -25,7 +25,6 @@ from puerta.audit.domain import EventKind
 from puerta.audit.service import record
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
-from puerta.geo import service as geo
 from puerta.notifications.domain import NotificationKind
 from puerta.notifications.service import enqueue
 
@@ -136,17 +135,6 @@ def _new_number(session: Session, rng: random.Random) -> str:
             return number
 
 
-def _check_location(
-    session: Session, row: Appointment, lat: float, lon: float, today: dt.date
-) -> None:
-    nationalities = session.scalars(
-        select(GroupMember.nationality).where(GroupMember.group_id == row.group_id)
-    ).all()
-    verdict = geo.check_location(lat=lat, lon=lon, on=today, nationalities=nationalities)
-    if not verdict.eligible:
-        raise OutsideGeofence(reason=verdict.reason)
-
-
 def confirm_offer(
     *, uow: UnitOfWork, clock: Clock, rng: random.Random, schedule: WindowSchedule,
     slots: Slots, account_id: int, lat: float, lon: float,
@@ -156,7 +144,8 @@ def confirm_offer(
     with uow:
         row = _latest(uow.session, account_id)
         row.state.check_confirmable(now, timezone=schedule.timezone)
-        _check_location(uow.session, row, lat, lon, now.astimezone(schedule.tz).date())
+        on = now.astimezone(schedule.tz).date()
+        check_group_location(uow.session, row.group_id, lat=lat, lon=lon, on=on)
         slot, number = _slot_for(uow.session, row, slots), _new_number(uow.session, rng)
         row.store(row.state.confirm(now, slot=slot, number=number, timezone=schedule.timezone))
         _log(uow.session, row, EventKind.APPOINTMENT_CONFIRMED, now, None, {"port": row.port})

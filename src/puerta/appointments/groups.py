@@ -6,11 +6,17 @@ runtime passes ``check_group_unlocked`` to ``accounts.service.set_group`` (Runti
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from puerta.accounts.tables import GroupMember
+from puerta.appointments.domain import OutsideGeofence
 from puerta.appointments.rules import LIVE, AppointmentStatus, GroupLocked
 from puerta.appointments.tables import Appointment
+from puerta.geo import service as geo
+from puerta.geo.domain import GeofenceVerdict
 
 
 def check_group_unlocked(session: Session, group_id: int) -> None:
@@ -29,3 +35,19 @@ def check_group_unlocked(session: Session, group_id: int) -> None:
     )
     if session.scalar(held.limit(1)) is not None:
         raise GroupLocked()
+
+
+def check_group_location(
+    session: Session, group_id: int, *, lat: float, lon: float, on: dt.date
+) -> GeofenceVerdict:
+    """The geofence verdict for the group at (lat, lon) on ``on``; refused when outside.
+
+    A family counts as Mexican when any member is (families are never split): the verdict
+    takes every member's nationality. The coordinates are checked, never stored."""
+    nationalities = session.scalars(
+        select(GroupMember.nationality).where(GroupMember.group_id == group_id)
+    ).all()
+    verdict = geo.check_location(lat=lat, lon=lon, on=on, nationalities=nationalities)
+    if not verdict.eligible:
+        raise OutsideGeofence(reason=verdict.reason)
+    return verdict

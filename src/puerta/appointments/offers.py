@@ -10,17 +10,15 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from puerta.accounts.tables import Account, Group
-from puerta.appointments.domain import PORTS
 from puerta.appointments.rules import AppointmentStatus
 from puerta.appointments.tables import Appointment, AppointmentRequest
 from puerta.audit.domain import EventKind, NewEvent
 from puerta.audit.service import record, record_many
 from puerta.clock import Clock
 from puerta.db import UnitOfWork
+from puerta.geo.domain import PORT_SLUGS
 from puerta.notifications.domain import NewNotification, NotificationKind
 from puerta.notifications.service import enqueue, enqueue_many
-
-SLUGS = [port.slug for port in PORTS]
 
 
 def held_persons(session: Session, service_date: dt.date) -> dict[str, int]:
@@ -89,7 +87,7 @@ def make_offers(
         port_index, share = picks[request_id]
         offer = Appointment(
             draw_id=draw.id, request_id=request_id, group_id=group_id, account_id=account_id,
-            port=SLUGS[port_index], service_date=draw.service_date, share=str(share),
+            port=PORT_SLUGS[port_index], service_date=draw.service_date, share=str(share),
             persons=persons, status=AppointmentStatus.OFFERED.value, offered_at=now,
             expires_at=expires,
         )  # fmt: skip

@@ -13,10 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from puerta.accounts.service import GroupNotFound
-from puerta.accounts.tables import Group, GroupMember
+from puerta.accounts.tables import Group
 from puerta.appointments import domain
 from puerta.appointments.commitments import ensure_commitment
 from puerta.appointments.domain import PORTS, Port, RequestStatus, WindowSchedule
+from puerta.appointments.groups import check_group_location
 from puerta.appointments.rules import LIVE, AlreadyScheduled
 from puerta.appointments.tables import Appointment, AppointmentRequest, CapacityPlan
 from puerta.audit.domain import EventKind
@@ -25,7 +26,6 @@ from puerta.clock import Clock
 from puerta.config import DEFAULT_CAPACITY_HORIZON_DAYS
 from puerta.db import UnitOfWork
 from puerta.errors import Conflict, Invalid
-from puerta.geo import service as geo
 from puerta.geo.domain import GeofenceVerdict
 
 
@@ -183,20 +183,25 @@ def _first_answer(
     return dataclasses.replace(view, status=RequestStatus.PENDING)
 
 
+def _stored_answer(session: Session, schedule: WindowSchedule, asked: _Asked) -> RequestView | None:
+    """The first answer to this key, if a request was stored with it."""
+    row = session.scalar(
+        select(AppointmentRequest).where(
+            AppointmentRequest.account_id == asked.account_id,
+            AppointmentRequest.idempotency_key == asked.key,
+        )
+    )
+    if row is None:
+        return None
+    if (tuple(row.ports), row.standing) != (asked.ports, asked.standing):
+        raise domain.IdempotencyKeyReused()
+    return _first_answer(row, schedule, replayed=True)
+
+
 def _replay(uow: UnitOfWork, schedule: WindowSchedule, asked: _Asked) -> RequestView | None:
     """The first answer to this key, read in a transaction of its own (so it sees commits)."""
     with uow:
-        row = uow.session.scalar(
-            select(AppointmentRequest).where(
-                AppointmentRequest.account_id == asked.account_id,
-                AppointmentRequest.idempotency_key == asked.key,
-            )
-        )
-        if row is None:
-            return None
-        if (tuple(row.ports), row.standing) != (asked.ports, asked.standing):
-            raise domain.IdempotencyKeyReused()
-        return _first_answer(row, schedule, replayed=True)
+        return _stored_answer(uow.session, schedule, asked)
 
 
 def _check_can_request(uow: UnitOfWork, group_id: int, window: dt.date) -> None:
@@ -239,9 +244,6 @@ def make_request(
     """Enter the group in the open window; a retry with the same key returns the first result."""
     key = domain.check_idempotency_key(idempotency_key)
     asked = _Asked(account_id, key, domain.check_port_choices(ports), standing)
-    first = _replay(uow, schedule, asked)
-    if first is not None:
-        return first
     try:
         return _enter(uow, clock=clock, schedule=schedule, asked=asked, lat=lat, lon=lon, rng=rng)
     except domain.AlreadyRequested:
@@ -251,18 +253,6 @@ def make_request(
         if first is None:
             raise
         return first
-
-
-def _check_location(
-    uow: UnitOfWork, group_id: int, *, lat: float, lon: float, on: dt.date
-) -> GeofenceVerdict:
-    nationalities = uow.session.scalars(
-        select(GroupMember.nationality).where(GroupMember.group_id == group_id)
-    ).all()
-    verdict = geo.check_location(lat=lat, lon=lon, on=on, nationalities=nationalities)
-    if not verdict.eligible:
-        raise domain.OutsideGeofence(reason=verdict.reason)
-    return verdict
 
 
 def _new_request(
@@ -298,6 +288,11 @@ def _enter(
 ) -> RequestView:
     now = clock.now()
     with uow:
+        # A retry, even after the window closed, gets the first answer (one transaction:
+        # the common case, a first request, pays for no extra session).
+        first = _stored_answer(uow.session, schedule, asked)
+        if first is not None:
+            return first
         group = uow.session.scalar(select(Group).where(Group.account_id == asked.account_id))
         if group is None:
             raise GroupNotFound()
@@ -309,7 +304,7 @@ def _enter(
             )
         _check_can_request(uow, group.id, window)
         on = now.astimezone(schedule.tz).date()
-        verdict = _check_location(uow, group.id, lat=lat, lon=lon, on=on)
+        verdict = check_group_location(uow.session, group.id, lat=lat, lon=lon, on=on)
         row = _new_request(asked, group_id=group.id, window=window, verdict=verdict, now=now)
         ensure_commitment(uow.session, window=window, clock=clock, rng=rng)
         uow.session.add(row)

@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from puerta.accounts.tables import Group
-from puerta.appointments.domain import PORTS, RequestStatus
+from puerta.appointments.domain import RequestStatus
 from puerta.appointments.tables import AppointmentRequest
 from puerta.config import DEFAULT_PORT_SEATS
 from puerta.draws import entries as packing
 from puerta.draws.allocation import Entries
+from puerta.geo.domain import PORT_SLUGS
 
-SLUGS = [port.slug for port in PORTS]
 MEMORY = (None, "", ":memory:")  # SQLite database names private to a connection
 IntRows = npt.NDArray[np.int64]
 
@@ -52,7 +52,7 @@ def reference_entries(session: Session, window: dt.date, reference_us: int) -> E
         .join(Group, Group.id == req.group_id)
         .where(req.status == RequestStatus.PENDING.value, req.window <= window)
     ).all()  # fmt: skip
-    index: dict[str | None, int] = {slug: i for i, slug in enumerate(SLUGS)}
+    index: dict[str | None, int] = {slug: i for i, slug in enumerate(PORT_SLUGS)}
 
     def column(values: list[Any]) -> IntRows:
         return np.array(values, dtype=np.int64)
@@ -135,8 +135,8 @@ def page_cache(session: Session, kib: int) -> Iterator[None]:
 
 def _port_index(column: Any) -> Any:
     # CASE tries its branches in order: the busiest ports (by default seats) first.
-    busiest = sorted(SLUGS, key=lambda slug: -DEFAULT_PORT_SEATS.get(slug, 0))
-    return case({slug: SLUGS.index(slug) for slug in busiest}, value=column, else_=-1)
+    busiest = sorted(PORT_SLUGS, key=lambda slug: -DEFAULT_PORT_SEATS.get(slug, 0))
+    return case({slug: PORT_SLUGS.index(slug) for slug in busiest}, value=column, else_=-1)
 
 
 def _port_fields() -> Any:

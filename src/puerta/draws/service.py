@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from puerta.accounts.tables import epoch_us
 from puerta.appointments import offers
-from puerta.appointments.domain import PORTS, RequestStatus, WindowSchedule, commit_secret
+from puerta.appointments.domain import RequestStatus, WindowSchedule, commit_secret
 from puerta.appointments.tables import AppointmentRequest, CapacityPlan, WindowCommitment
 from puerta.audit.domain import EventKind
 from puerta.audit.service import record
@@ -35,8 +35,8 @@ from puerta.draws.domain import (
     draw_seed,
 )
 from puerta.draws.tables import Draw, DrawEntries
+from puerta.geo.domain import PORT_SLUGS
 
-SLUGS = [port.slug for port in PORTS]
 BULK_CACHE_KIB = 131_072  # see readers.page_cache
 MARK_BATCH = 500  # request ids per UPDATE ... WHERE id IN (...)
 
@@ -199,7 +199,7 @@ def _seats(
             "held": held.get(slug, 0),
             "released": released.get(slug, 0),
         }
-        for slug in SLUGS
+        for slug in PORT_SLUGS
     }
 
 
@@ -241,7 +241,7 @@ def _params(
         "reserve_share": config.params.reserve_share,
         "seniority_share": config.params.seniority_share,
         "weight": config.params.weight,
-        "seats": dict(zip(SLUGS, seats, strict=True)),
+        "seats": dict(zip(PORT_SLUGS, seats, strict=True)),
         "capacity": capacity,
         "offer_hours": config.offer_hours,
     }
@@ -250,7 +250,7 @@ def _params(
 def _summary(allocation: Allocation, entries: Entries, seats: list[int]) -> dict[str, Any]:
     by_port = {
         slug: {"seats": seats[i], **{s.value: allocation.persons[s][i] for s in Share}}
-        for i, slug in enumerate(SLUGS)
+        for i, slug in enumerate(PORT_SLUGS)
     }
     selected = np.array([r for r, _, _ in allocation.selected], dtype=np.int64)
     return {
@@ -362,8 +362,10 @@ def _rerun(published: _Published, seed: bytes, reference_us: int) -> set[tuple[i
     entries = packing.unpack(published.packed, reference_us)
     params = published.params
     rules = DrawParams(params["reserve_share"], params["seniority_share"], params["weight"])
-    seats = [params["seats"][slug] for slug in SLUGS]
-    return {(r, SLUGS[p], s.value) for r, p, s in allocate(entries, seats, rules, seed).selected}
+    seats = [params["seats"][slug] for slug in PORT_SLUGS]
+    return {
+        (r, PORT_SLUGS[p], s.value) for r, p, s in allocate(entries, seats, rules, seed).selected
+    }
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ PORTS: tuple[Port, ...] = (
     Port("san-ysidro", "San Ysidro", "Tijuana", "CA", 32.5422, -117.0297, "America/Los_Angeles"),
 )
 PORTS_BY_SLUG: dict[str, Port] = {port.slug: port for port in PORTS}
+# The ports' slugs in PORTS order: a port's index in packed draw entries and records.
+PORT_SLUGS: tuple[str, ...] = tuple(port.slug for port in PORTS)
 
 
 class UnknownPort(NotFound):

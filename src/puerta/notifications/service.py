@@ -275,6 +275,8 @@ def _deliver_one(
     username = None if note is None else how.recipients(session, note.account_id)
     if note is None or username is None or not _claim(session, note_id):
         return None
+    # Read after the claim: another process may have recorded an attempt while we waited.
+    session.refresh(note)
     if not notifier.reaches(username):
         note.status = Status.NO_CHANNEL.value
         return Status.NO_CHANNEL

@@ -31,7 +31,7 @@ def check(
     nationality: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
 ) -> GeofenceRead:
     """Whether a place is inside the geofence in force on a date (default: today)."""
-    on = date or runtime.clock.now().astimezone(runtime.schedule.tz).date()
+    on = date or runtime.today()
     verdict = service.check_location(
         lat=lat, lon=lon, on=on, nationalities=[nationality] if nationality else []
     )

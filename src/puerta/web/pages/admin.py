@@ -59,7 +59,7 @@ def index(page: AdminPage) -> HTMLResponse:
 
 def _capacity(page: Page, day: str | None, **context: Any) -> HTMLResponse:
     runtime = page.runtime
-    today = runtime.clock.now().astimezone(runtime.schedule.tz).date()
+    today = runtime.today()
     try:
         service_date = forms.parse_date(day) if day else None
     except forms.BadDate as error:
@@ -119,11 +119,7 @@ def geofence(
     if lat or lon:
         try:
             point = forms.parse_location_values(lat or "", lon or "")
-            on = (
-                forms.parse_date(date)
-                if date
-                else runtime.clock.now().astimezone(runtime.schedule.tz).date()
-            )
+            on = forms.parse_date(date) if date else runtime.today()
             context["verdict"] = geo.check_location(
                 lat=point[0], lon=point[1], on=on, nationalities=[]
             )
