@@ -111,3 +111,16 @@ class TestSmallPhones:
         )
         found = " | ".join(faults(tab))
         assert "wide in" in found and "confirmation number wraps" in found, found
+
+
+@in_world("es")
+def test_a_confirmation_number_stays_on_one_line_even_in_a_squeezed_box(
+    tabs: Tabs, world: Callable[[str], World]
+) -> None:
+    # A phone with large text, or a narrower screen than 320 px, can leave the number less
+    # room than it needs: it must then run on in one piece, never break at its hyphen.
+    tab = world("es").tab(tabs, "confirmed", viewport=PHONES[0])
+    tab.go("/appointment")
+    number = tab.page.locator("#confirmation-number")
+    number.evaluate("n => { n.closest('dd').style.inlineSize = '3ch'; }")
+    assert number.evaluate("n => n.getClientRects().length") == 1, number.inner_text()
