@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from puerta.accounts.domain import Member, Role
-from puerta.accounts.service import create_account, log_in, set_group
+from puerta.accounts.domain import Member, OrganizationTaken, Role
+from puerta.accounts.service import create_account, create_organization, log_in, set_group
 from puerta.i18n import available_languages
 from puerta.runtime import Runtime
 
@@ -71,9 +71,24 @@ def registrant_with_group(
     return headers
 
 
-def staff(rt: Runtime, role: Role, port: str | None = None) -> dict[str, str]:
-    """A staff account made the way the CLI makes one; returns its Authorization header."""
+def organization(rt: Runtime, slug: str = "casa-del-migrante") -> str:
+    """The organization ``slug``, created the first time it is asked for; returns the slug."""
+    try:
+        create_organization(uow=rt.uow(), clock=rt.clock, slug=slug, name=f"Casa {slug}")
+    except OrganizationTaken:
+        pass
+    return slug
+
+
+def staff(
+    rt: Runtime, role: Role, port: str | None = None, org: str | None = None
+) -> dict[str, str]:
+    """A staff account made the way the CLI makes one; returns its Authorization header.
+
+    A caseworker belongs to ``org`` (by default the shared test organization)."""
     username = phone()
+    if role is Role.CASEWORKER and org is None:
+        org = organization(rt)
     create_account(
         uow=rt.uow(),
         clock=rt.clock,
@@ -84,6 +99,7 @@ def staff(rt: Runtime, role: Role, port: str | None = None) -> dict[str, str]:
         languages=available_languages(),
         role=role,
         port=port,
+        organization=org,
     )
     token, _ = log_in(
         uow=rt.uow(),

@@ -20,6 +20,7 @@ geofence_app = typer.Typer(help="The geofence.", no_args_is_help=True)
 draw_app = typer.Typer(help="The daily draw.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Periodic work.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organizations whose caseworkers use puerta.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(draw_app, name="draw")
 app.add_typer(jobs_app, name="jobs")
@@ -27,6 +28,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(ports_app, name="ports")
 app.add_typer(geofence_app, name="geofence")
+app.add_typer(orgs_app, name="orgs")
 
 
 def _fail(error: DomainError) -> typer.Exit:
@@ -90,6 +92,9 @@ def users_create(
     role: Annotated[Role, typer.Option(help="The account's role.")],
     port: Annotated[str | None, typer.Option(help="An officer's port (slug).")] = None,
     language: Annotated[str, typer.Option(help="Language of the account.")] = "es",
+    organization: Annotated[
+        str | None, typer.Option(help="A caseworker's organization (slug).")
+    ] = None,
 ) -> None:
     """Create a staff account with a role."""
     from puerta.accounts.service import create_account
@@ -108,6 +113,7 @@ def users_create(
             languages=available_languages(),
             role=role,
             port=port,
+            organization=organization,
         )
     except DomainError as error:
         raise _fail(error) from None
@@ -119,6 +125,9 @@ def users_role(
     username: Annotated[str, typer.Option(help="E-mail or phone number.")],
     role: Annotated[Role, typer.Option(help="The account's role.")],
     port: Annotated[str | None, typer.Option(help="An officer's port (slug).")] = None,
+    organization: Annotated[
+        str | None, typer.Option(help="A caseworker's organization (slug).")
+    ] = None,
 ) -> None:
     """Change an account's role (recorded in the audit log)."""
     from puerta.accounts.service import set_role
@@ -126,10 +135,40 @@ def users_role(
 
     rt = cli_runtime()
     try:
-        view = set_role(uow=rt.uow(), clock=rt.clock, username=username, role=role, port=port)
+        view = set_role(
+            uow=rt.uow(), clock=rt.clock, username=username, role=role, port=port,
+            organization=organization,
+        )  # fmt: skip
     except DomainError as error:
         raise _fail(error) from None
     _echo_json(dataclasses.asdict(view))
+
+
+@orgs_app.command("create")
+def orgs_create(
+    slug: Annotated[str, typer.Option(help="Lower-case letters, digits and hyphens.")],
+    name: Annotated[str, typer.Option(help="The organization's name.")],
+) -> None:
+    """Register a shelter, legal-aid or humanitarian organization."""
+    from puerta.accounts.service import create_organization
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    try:
+        view = create_organization(uow=rt.uow(), clock=rt.clock, slug=slug, name=name)
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(dataclasses.asdict(view))
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    """Every organization, by slug."""
+    from puerta.accounts.service import list_organizations
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    _echo_json([dataclasses.asdict(view) for view in list_organizations(uow=rt.uow())])
 
 
 @ports_app.command("list")
@@ -260,3 +299,29 @@ def audit_verify() -> None:
     _echo_json(dataclasses.asdict(report) | {"ok": report.ok})
     if not report.ok:
         raise typer.Exit(1)
+
+
+shelters_app = typer.Typer(help="Shelters inside the geofence.", no_args_is_help=True)
+app.add_typer(shelters_app, name="shelters")
+
+
+@shelters_app.command("import")
+def shelters_import(
+    file: Annotated[typer.FileBinaryRead, typer.Argument(help="CSV file (docs/shelters.md).")],
+    dry_run: Annotated[bool, typer.Option(help="Check every row; write nothing.")] = False,
+) -> None:
+    """Create or update shelters from CSV in one transaction; any bad row refuses the file."""
+    from puerta.runtime import cli_runtime
+    from puerta.shelters.csvimport import CsvRejected
+    from puerta.shelters.service import import_shelters
+
+    rt = cli_runtime()
+    try:
+        report = import_shelters(uow=rt.uow(), clock=rt.clock, data=file.read(), dry_run=dry_run)
+    except CsvRejected as rejected:
+        for problem in rejected.problems:
+            typer.echo(f"line {problem.line}: {problem.error.code}: {problem.error}", err=True)
+        raise _fail(rejected) from None
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(dataclasses.asdict(report))

@@ -32,7 +32,10 @@ DEFAULT_PORT_SEATS: dict[str, int] = {
 class Settings(BaseSettings):
     """All of puerta's configuration; see the README's settings table."""
 
-    model_config = SettingsConfigDict(env_prefix="PUERTA_", extra="ignore")
+    # Errors never quote a value: a bad setting could be a secret (a key, a password).
+    model_config = SettingsConfigDict(
+        env_prefix="PUERTA_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = Field(default_factory=lambda: f"sqlite:///{VAR_DIR / 'puerta.db'}")
@@ -47,19 +50,41 @@ class Settings(BaseSettings):
     service_date_offset_days: int = Field(default=14, ge=1, le=60)
     capacity_horizon_days: int = Field(default=DEFAULT_CAPACITY_HORIZON_DAYS, ge=1, le=3660)
     offer_hours: int = Field(default=23, ge=1, le=24 * 7)
+    exception_review_hours: int = Field(default=72, ge=1, le=24 * 60)
+    exception_urgent_hours: int = Field(default=24, ge=1, le=24 * 60)
     reserve_share: float = Field(default=0.10, ge=0, le=1)
     seniority_share: float = Field(default=0.40, ge=0, le=1)
     lottery_weight: Literal["uniform", "linear", "sqrt"] = "linear"
     standing_requests: bool = True
     slot_first: dt.time = dt.time(7, 0)
     slot_last: dt.time = dt.time(14, 0)
-    notifier: Literal["log", "smtp"] = "log"
+    # smtp+sms: e-mail usernames by SMTP, phone numbers by SMS (puerta.notifications.gateway).
+    notifier: Literal["log", "smtp", "sms", "smtp+sms"] = "log"
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_sender: str = "puerta@localhost"
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    sms_api_url: str = "https://api.twilio.com"
+    sms_account_sid: str | None = None
+    # A secret: kept out of repr (and so out of logs).
+    sms_auth_token: str | None = Field(default=None, repr=False)
+    sms_from: str | None = None
+    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _sms_configured(self) -> Settings:
+        if self.notifier not in ("sms", "smtp+sms"):
+            return self
+        needed = ("sms_account_sid", "sms_auth_token", "sms_from")
+        missing = [f"PUERTA_{name.upper()}" for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"PUERTA_NOTIFIER={self.notifier} needs {', '.join(missing)}")
+        if self.env == "production" and not self.sms_api_url.startswith("https://"):
+            raise ValueError("PUERTA_SMS_API_URL must be an https:// URL in production")
+        return self
+
     jobs_interval_seconds: int = Field(default=60, ge=0)
     secret_key: str | None = Field(default=None, min_length=32)
     cookie_secure: bool | None = None

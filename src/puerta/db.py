@@ -74,16 +74,23 @@ class UnitOfWork:
 
     Entered again (a use case given a unit of work its caller has entered), it joins the
     caller's transaction: several reads then see one database, and only the outermost
-    ``with`` ends it. ``commit`` always commits the whole transaction.
+    ``with`` ends it. ``commit`` always commits the whole transaction. ``info`` is copied
+    into the session's own ``info`` for every transaction it opens.
     """
 
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
+    def __init__(
+        self, session_factory: Callable[[], Session], info: dict[str, object] | None = None
+    ) -> None:
         self._session_factory = session_factory
+        self._info = info
         self._depth = 0
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
             self.session = self._session_factory()
+            if self._info:
+                # What the whole transaction acts under (puerta.audit's ON_BEHALF, say).
+                self.session.info.update(self._info)
         self._depth += 1
         return self
 

@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from puerta.accounts.domain import Member, Role, UsernameTaken
+from puerta.accounts.domain import Member, OrganizationTaken, Role, UsernameTaken
 from puerta.accounts.service import (
     GroupNotFound,
     create_account,
+    create_organization,
     get_account,
     get_group,
     set_group,
@@ -30,6 +31,8 @@ from puerta.migrate import require_schema
 from puerta.runtime import Runtime, cli_runtime
 
 DEMO_PASSWORD = "puerta-demo-2024"
+# The demo caseworker's organization (sample data, like everything here).
+DEMO_ORGANIZATION = ("demo-shelters", "Red de albergues de muestra (sample data)")
 _NAMESPACE = uuid.UUID("6f0c1d52-8a55-4d1a-9a57-3c1b0f1e2a10")
 
 
@@ -91,6 +94,15 @@ FAMILIES: tuple[DemoFamily, ...] = (
 )
 
 
+def _ensure_organization(rt: Runtime) -> str:
+    slug, name = DEMO_ORGANIZATION
+    try:
+        create_organization(uow=rt.uow(), clock=rt.clock, slug=slug, name=name)
+    except OrganizationTaken:
+        pass
+    return slug
+
+
 def _ensure_account(rt: Runtime, username: str, role: Role, port: str | None, lang: str) -> int:
     try:
         return create_account(
@@ -103,6 +115,7 @@ def _ensure_account(rt: Runtime, username: str, role: Role, port: str | None, la
             languages=available_languages(),
             role=role,
             port=port,
+            organization=_ensure_organization(rt) if role is Role.CASEWORKER else None,
         ).id
     except UsernameTaken:
         return get_account(uow=rt.uow(), username=username).id
@@ -170,3 +183,7 @@ def load_demo(rt: Runtime | None = None) -> Iterator[str]:
         people = "person" if len(family.members) == 1 else "people"
         yield f"registrant {family.username} / {DEMO_PASSWORD} ({len(family.members)} {people})"
         yield _request(rt, account_id, family)
+    # Sample shelters in border cities and Tapachula, each labelled as sample data.
+    from puerta.shelters.demo import load_demo_shelters
+
+    yield from load_demo_shelters(uow=rt.uow(), clock=rt.clock)

@@ -42,6 +42,16 @@ def tick(rt: Runtime) -> TickReport:
             ensure_commitment(uow.session, window=window, clock=rt.clock, rng=rt.rng)
             uow.commit()
     expired = expire_offers(uow=rt.uow(), clock=rt.clock)
+    # Immigration documents: expire those past their date, enqueue the 30- and 7-day
+    # reminders (sent by the delivery below). Imported here to keep this one step's edit whole.
+    from puerta.documents.service import run_document_jobs
+
+    run_document_jobs(uow=rt.uow(), clock=rt.clock)
+    # Exception requests past their review deadline: one notice to the admins per case that
+    # became overdue (sent by the delivery below). Imported here to keep this step's edit whole.
+    from puerta.vulnerability.service import notify_overdue
+
+    notify_overdue(uow=rt.uow(), clock=rt.clock)
     report = deliver_pending(
         uow=rt.uow(),
         notifier=rt.notifier,

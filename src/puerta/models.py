@@ -6,8 +6,11 @@ import puerta.accounts.tables
 import puerta.appointments.tables
 import puerta.audit.tables
 import puerta.deployment
+import puerta.documents.tables
 import puerta.draws.tables
-import puerta.notifications.tables  # noqa: F401
+import puerta.notifications.tables
+import puerta.shelters.tables
+import puerta.vulnerability.tables  # noqa: F401
 from puerta.db import Base
 
 metadata = Base.metadata

@@ -3,6 +3,7 @@ keys and notifier, bound once here and never read from globals."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -18,6 +19,7 @@ from puerta.appointments.booking import Slots
 from puerta.appointments.domain import WindowSchedule
 from puerta.appointments.groups import check_group_unlocked
 from puerta.appointments.service import WindowDrawn
+from puerta.audit.domain import ON_BEHALF, OnBehalf
 from puerta.clock import Clock, FixedClock, SystemClock
 from puerta.config import Settings, get_settings
 from puerta.db import UnitOfWork, make_engine, session_factory
@@ -26,6 +28,7 @@ from puerta.draws import lookups
 from puerta.draws.domain import DrawParams
 from puerta.draws.service import DrawConfig
 from puerta.notifications.service import Notifier, Recipients, notifier_from
+from puerta.vault import Vault
 
 
 @dataclass
@@ -43,9 +46,20 @@ class Runtime:
     notifier: Notifier
     # Who this process is when it holds a job lease (puerta.deployment); unique per runtime.
     instance: str
+    # Seals and opens the fields kept encrypted at rest (key from the signing secret).
+    vault: Vault
+    # Set for one request made with a delegated token: every audit event its units of work
+    # record names the caseworker, on behalf of the person (puerta.audit.service.record).
+    acting: OnBehalf | None = None
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+        if self.acting is None:
+            return UnitOfWork(self.sessions)
+        return UnitOfWork(self.sessions, info={ON_BEHALF: self.acting})
+
+    def for_request(self) -> Runtime:
+        """A copy for one request, which may then act for a person (``acting``)."""
+        return dataclasses.replace(self, acting=None)
 
     def today(self) -> dt.date:
         """The clock's date in the window's zone: the day "today" means to every default."""
@@ -108,6 +122,7 @@ def build_runtime(
         # so every worker of `puerta serve --workers N` accepts the others' forms.
         return shared_key(uow=UnitOfWork(sessions), name=SIGNING_KEY, clock=clock)
 
+    keys = Keys(settings.secret_key, generated_key)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -118,7 +133,8 @@ def build_runtime(
             settings.window_timezone, settings.window_opens, settings.window_closes
         ),
         rng=rng,
-        keys=Keys(settings.secret_key, generated_key),
+        keys=keys,
+        vault=Vault(keys.signing),
         notifier=notifier or notifier_from(settings, clock=clock),
         # An identity, not a draw input: unique even when tests seed two runtimes alike.
         instance=f"{os.getpid()}-{secrets.token_hex(6)}",

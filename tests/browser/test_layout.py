@@ -15,7 +15,7 @@ from tests.browser.world import PEOPLE, World, in_world, langs
 pytestmark = pytest.mark.browser
 
 PHONES = ({"width": 320, "height": 640}, {"width": 360, "height": 740})
-ANYONE = ("/", "/register", "/login", "/translations")
+ANYONE = ("/", "/register", "/login", "/translations", "/shelters")
 PERSON = ("/status", "/group", "/request", "/appointment")
 # Every page each role reaches from its menu, and the states that carry the longest content.
 PAGES: list[tuple[str | None, str]] = [
@@ -31,6 +31,9 @@ PAGES: list[tuple[str | None, str]] = [
     ("admin", "/admin/users?username=USERNAME"),
     ("admin", "/admin/appeals"),
     ("admin", f"/officer?date={SERVICE_DATE}&port=el-paso"),
+    ("ready", "/screening"),
+    ("ready", "/exception"),
+    ("admin", "/caseworker/cases"),
 ]
 
 # What does not fit: the page wider than the window, elements sticking out of it, a <dd>

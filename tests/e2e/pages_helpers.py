@@ -12,7 +12,7 @@ from puerta.accounts.domain import Role
 from puerta.accounts.service import create_account
 from puerta.i18n import available_languages
 from puerta.runtime import Runtime
-from tests.factories import PASSWORD, phone
+from tests.factories import PASSWORD, organization, phone
 
 _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 _KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -76,12 +76,18 @@ def main_text(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", body).split())
 
 
-def staff_login(client: TestClient, rt: Runtime, role: Role, port: str | None = None) -> str:
-    """A staff account made the way the CLI makes one, logged in on ``client``'s pages."""
+def staff_login(
+    client: TestClient, rt: Runtime, role: Role, port: str | None = None, org: str | None = None
+) -> str:
+    """A staff account made the way the CLI makes one, logged in on ``client``'s pages.
+
+    A caseworker belongs to ``org`` (by default the shared test organization)."""
     username = phone()
+    if role is Role.CASEWORKER and org is None:
+        org = organization(rt)
     create_account(
         uow=rt.uow(), clock=rt.clock, hasher=rt.hasher, username=username, password=PASSWORD,
-        language="en", languages=available_languages(), role=role, port=port,
+        language="en", languages=available_languages(), role=role, port=port, organization=org,
     )  # fmt: skip
     assert log_in(client, username).status_code == 303
     return username

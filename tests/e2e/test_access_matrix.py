@@ -1,46 +1,49 @@
 """Every route of the JSON API, called as every role, against a table of who may do what.
 
 A route without a row in ``ACCESS`` fails the build: each new endpoint is born with an
-explicit access decision. The cases act on one world (accounts, requests, a draw, confirmed
-appointments, an appeal), built once per module and per xdist worker on SQLite only: what is
-checked here is the routes' authorization, which does not depend on the database; the use
-cases themselves run on PostgreSQL too in tests/integration and the other e2e tests.
+explicit access decision. The cases act on one world (tests/e2e/access_world.py), built once
+per module and per xdist worker. Two callers are checked apart, against a column: a
+delegated token (a caseworker acting as the person they registered) must be let through
+exactly where a registrant is, and a caseworker of the case's caseworker's own organization
+gets another caseworker's access (but to the organization's shelter).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
 
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from fastapi.testclient import TestClient
 from httpx import Response
 
-from puerta.accounts import service as accounts
-from puerta.accounts.domain import Member, Role
-from puerta.appointments import booking
-from puerta.appointments import service as appointments
-from puerta.clock import FixedClock
 from puerta.config import Settings
-from puerta.db import Base, make_engine
-from puerta.draws import service as draws
-from puerta.i18n import available_languages
-from puerta.runtime import Runtime
 from puerta.web.app import create_app
-from tests.conftest import FAST_HASHER
+from tests.e2e.access_world import (
+    AFTER_DRAW,
+    ALLOW,
+    BIRTH_DATE,
+    DELEGATED,
+    ORG,
+    PORT,
+    SERVICE_DATE,
+    SERVICE_EVENING,
+    SERVICE_MORNING,
+    SHELTER,
+    URGENT_DATE,
+    V1,
+    WINDOW,
+    Call,
+    Outcome,
+    Route,
+    World,
+    open_world,
+    outcome,
+    request,
+)
 from tests.factories import PASSWORD, TIJUANA, member, phone
 
-ALLOW: Literal["allow"] = "allow"
-"""Past authorization: a 2xx, or a domain error other than 401 and 403."""
-Outcome = Literal["allow", 401, 403]
-Route = tuple[str, str]
 ROLES = (
     "anonymous",
     "registrant",
@@ -48,229 +51,146 @@ ROLES = (
     "officer",
     "officer_other_port",
     "caseworker",
+    "other_caseworker",
     "admin",
 )
+Row = tuple[Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]
 
-# One column per role, in the order of ROLES (anon, reg, other, off, off2, case, admin).
+# One column per role, in the order of ROLES (anon, reg, other, off, off2, case, case2, admin).
 # "registrant" owns the resource a path names; "other_registrant" is a second registrant acting
 # on it (on their own account for /me). "officer" works at the port concerned (san-ysidro),
-# "officer_other_port" at another (laredo).
+# "officer_other_port" at another (laredo). "caseworker" is the caseworker of the case: the
+# assisted account and the exception request are assigned to them, the shelter is their
+# organization's; "other_caseworker" works for another organization.
 # fmt: off
-ACCESS: dict[Route, tuple[Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]] = {
-        #anon   reg    other  off    off2   case   admin
+ACCESS: dict[Route, Row] = {
+        #anon   reg    other  off    off2   case   case2  admin
     ("POST", "/api/v1/accounts"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("POST", "/api/v1/auth/token"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("POST", "/api/v1/auth/logout"):
-        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/me"):
-        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("PUT", "/api/v1/me/group"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("GET", "/api/v1/me/group"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("GET", "/api/v1/ports"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("PUT", "/api/v1/ports/{slug}/capacity/{date}"):
-        (401,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
     ("POST", "/api/v1/requests"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("GET", "/api/v1/requests/current"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("DELETE", "/api/v1/requests/current"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("POST", "/api/v1/draws"):
-        (401,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
     ("GET", "/api/v1/draws/{window}"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/windows/current"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/me/appointment"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("POST", "/api/v1/me/appointment/confirm"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("POST", "/api/v1/me/appointment/cancel"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"):
-        (401,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
     ("GET", "/api/v1/appeals"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   ALLOW),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   ALLOW),
     ("POST", "/api/v1/appeals/{appeal_id}/decision"):
-        (401,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
     ("GET", "/api/v1/ports/{slug}/manifest/{date}"):
-        (401,   403,   403,   ALLOW, 403,   403,   ALLOW),
+        (401,   403,   403,   ALLOW, 403,   403,   403,   ALLOW),
     # Another port's officer is let through, to be told there is no such appointment at their
     # port (404), exactly as for a wrong number: a 403 would confirm the number is real.
     ("POST", "/api/v1/checkins"):
-        (401,   403,   403,   ALLOW, ALLOW, 403,   403),
+        (401,   403,   403,   ALLOW, ALLOW, 403,   403,   403),
     ("POST", "/api/v1/appointments/{appointment_id}/no-show"):
-        (401,   403,   403,   ALLOW, 403,   403,   403),
+        (401,   403,   403,   ALLOW, 403,   403,   403,   403),
     ("GET", "/api/v1/geofence/check"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    # Assisted registration. The person of an assisted account has no password until they
+    # claim it; what their delegated token may do is checked apart (TestDelegatedToken).
+    ("POST", "/api/v1/assisted"):
+        (401,   403,   403,   403,   403,   ALLOW, ALLOW, 403),
+    # Another caseworker is answered an empty list (TestScoping).
+    ("GET", "/api/v1/assisted"):
+        (401,   403,   403,   403,   403,   ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/assisted/{account_id}"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+    ("POST", "/api/v1/assisted/{account_id}/token"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   403),
+    ("POST", "/api/v1/assisted/{account_id}/assign"):
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("POST", "/api/v1/accounts/claim"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    # Vulnerability screening and the exception lane.
+    ("GET", "/api/v1/screening/needs"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("PUT", "/api/v1/me/screening"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    ("GET", "/api/v1/me/screening"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    ("POST", "/api/v1/me/exception"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    ("GET", "/api/v1/me/exception"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    ("POST", "/api/v1/me/exception/review"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    # Another caseworker sees the unassigned queue and their own cases only (TestScoping).
+    ("GET", "/api/v1/exceptions"):
+        (401,   403,   403,   403,   403,   ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/exceptions/{exception_id}"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+    # Assigning the case to its own caseworker: they may (it is theirs already), an admin
+    # may; another caseworker may assign a case to no one but themself, and not this one.
+    ("POST", "/api/v1/exceptions/{exception_id}/assign"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+    # A pending case is decided by its caseworker alone; an admin decides a denial under
+    # review, or revokes an approval, not a pending case of a caseworker.
+    ("POST", "/api/v1/exceptions/{exception_id}/decision"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   403),
+    ("POST", "/api/v1/exceptions/{exception_id}/urgent"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   403),
+    ("POST", "/api/v1/exceptions/{exception_id}/urgent/approve"):
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+    # Shelters.
+    ("GET", "/api/v1/shelters"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/shelters/export.hsds.json"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/shelters/export.hxl.csv"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("POST", "/api/v1/shelters"):
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("POST", "/api/v1/shelters/import"):
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("PUT", "/api/v1/shelters/{slug}/occupancy"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+    # Immigration documents. Another family's document is not found (404), as a wrong id is:
+    # a 403 would confirm the id is real.
+    ("POST", "/api/v1/me/documents"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    ("PATCH", "/api/v1/me/documents/{document_id}"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    ("GET", "/api/v1/me/documents"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+    ("GET", "/api/v1/stats/documents"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
 }
 # fmt: on
-
-V1 = "/api/v1"
-CDT = dt.timezone(dt.timedelta(hours=-5))
-PDT = dt.timezone(dt.timedelta(hours=-7))
-WINDOW = dt.date(2024, 9, 2)
-SERVICE_DATE = dt.date(2024, 9, 16)
-PORT, OTHER_PORT = "san-ysidro", "laredo"
-REQUESTS_OPEN = dt.datetime(2024, 9, 2, 13, 0, tzinfo=CDT)
-DRAW_TIME = dt.datetime(2024, 9, 3, 11, 30, tzinfo=CDT)
-# The next window is open and the draw's offers have not expired yet.
-AFTER_DRAW = dt.datetime(2024, 9, 3, 13, 0, tzinfo=CDT)
-SERVICE_MORNING = dt.datetime(2024, 9, 16, 8, 0, tzinfo=PDT)
-SERVICE_EVENING = dt.datetime(2024, 9, 16, 16, 0, tzinfo=PDT)
-BIRTH_DATE = dt.date(1990, 3, 14)
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    username: str
-    auth: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Held:
-    """A group's appointment: its id and what an officer checks it in with."""
-
-    id: int
-    confirmation_number: str | None
-
-
-@dataclass
-class World:
-    client: TestClient
-    clock: FixedClock
-    runtime: Runtime
-    accounts: dict[str, Account] = field(default_factory=dict)
-    held: dict[str, Held] = field(default_factory=dict)
-    appeal_id: int = 0
-
-    def auth(self, name: str) -> dict[str, str]:
-        return {} if name == "anonymous" else self.accounts[name].auth
-
-    def fresh_auth(self, name: str) -> dict[str, str]:
-        """A new token of the account, for calls that revoke the one they are made with."""
-        return {} if name == "anonymous" else _token(self.runtime, self.accounts[name].username)
-
-
-def _token(rt: Runtime, username: str) -> dict[str, str]:
-    token, _ = accounts.log_in(
-        uow=rt.uow(), clock=rt.clock, hasher=rt.hasher, username=username, password=PASSWORD,
-        ttl=dt.timedelta(days=365),
-    )  # fmt: skip
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _account(rt: Runtime, role: Role = Role.REGISTRANT, port: str | None = None) -> Account:
-    view = accounts.create_account(
-        uow=rt.uow(), clock=rt.clock, hasher=rt.hasher, username=phone(), password=PASSWORD,
-        language="en", languages=available_languages(), role=role, port=port,
-    )  # fmt: skip
-    if role is Role.REGISTRANT:
-        accounts.set_group(
-            uow=rt.uow(), clock=rt.clock, account_id=view.id,
-            members=[Member("Marie", "Joseph", BIRTH_DATE, "HTI", ("ht",))],
-            lock=rt.group_lock,
-        )  # fmt: skip
-    return Account(view.id, view.username, _token(rt, view.username))
-
-
-# Registrants who hold an appointment in the world; all but "offer_holder" confirm it.
-# "registrant" has theirs cancelled by an admin, which opens the world's appeal; the others
-# are fresh resources for the cases that use one up (cancel, check in, no-show, confirm).
-HOLDERS = (
-    "registrant",
-    "offer_holder",
-    "own_canceller",
-    "checkin_target",
-    "no_show_target",
-    "cancel_target",
-)
-
-
-def _build(rt: Runtime, clock: FixedClock, world: World) -> None:
-    for name, role, port in (
-        ("admin", Role.ADMIN, None),
-        ("caseworker", Role.CASEWORKER, None),
-        ("officer", Role.OFFICER, PORT),
-        ("officer_other_port", Role.OFFICER, OTHER_PORT),
-        ("other_registrant", Role.REGISTRANT, None),
-    ):
-        world.accounts[name] = _account(rt, role, port)
-    admin_id = world.accounts["admin"].id
-    appointments.set_capacity(
-        uow=rt.uow(), clock=clock, slug=PORT, service_date=SERVICE_DATE, seats=50,
-        actor_id=admin_id,
-    )  # fmt: skip
-    for name in HOLDERS:
-        world.accounts[name] = holder = _account(rt)
-        appointments.make_request(
-            uow=rt.uow(), clock=clock, schedule=rt.schedule, account_id=holder.id, ports=[PORT],
-            lat=TIJUANA["lat"], lon=TIJUANA["lon"], idempotency_key=f"world-{name}",
-            standing=False, rng=rt.rng,
-        )  # fmt: skip
-    clock.set(DRAW_TIME)
-    draws.run_draw(uow=rt.uow(), clock=clock, config=rt.draw_config, window=WINDOW, actor_id=None)
-    for name in HOLDERS:
-        world.held[name] = _confirm(rt, clock, world.accounts[name].id, name != "offer_holder")
-    cancelled = booking.cancel_by_admin(
-        uow=rt.uow(), clock=clock, appointment_id=world.held["registrant"].id,
-        reason="The group was registered twice.", actor_id=admin_id,
-    )  # fmt: skip
-    assert cancelled.appeal is not None
-    world.appeal_id = cancelled.appeal.id
-
-
-def _confirm(rt: Runtime, clock: FixedClock, account_id: int, confirm: bool) -> Held:
-    if not confirm:
-        view = booking.my_appointment(uow=rt.uow(), clock=clock, account_id=account_id)
-        return Held(view.id, None)
-    view = booking.confirm_offer(
-        uow=rt.uow(), clock=clock, rng=rt.rng, schedule=rt.schedule, slots=rt.slots,
-        account_id=account_id, lat=TIJUANA["lat"], lon=TIJUANA["lon"],
-    )  # fmt: skip
-    return Held(view.id, view.confirmation_number)
-
-
-@contextmanager
-def open_world(directory: Path) -> Iterator[World]:
-    """The app on a fresh SQLite file in ``directory``, with the world built in it."""
-    url = f"sqlite:///{directory / 'puerta.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    clock = FixedClock(REQUESTS_OPEN)
-    settings = Settings(env="test", database_url=url)
-    app = create_app(settings, clock=clock, hasher=FAST_HASHER, rng=random.Random(7))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        world = World(client, clock, app.state.runtime)
-        _build(app.state.runtime, clock, world)
-        yield world
-    app.state.runtime.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with open_world(tmp_path_factory.mktemp("access")) as built:
         yield built
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request: a concrete path, a valid body, and when (the clock is set to ``at``)."""
-
-    path: str
-    json: Any = None
-    data: dict[str, str] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    actor: str | None = None
-    """Whose token to send instead of the role's own: a fresh resource the call uses up."""
-    at: dt.datetime = AFTER_DRAW
 
 
 def _own_holder(role: str, holder: str) -> str | None:
@@ -284,17 +204,42 @@ def _checkin(w: World, role: str) -> Call:
     return Call(f"{V1}/checkins", json=body, at=SERVICE_MORNING)
 
 
+def _login(w: World, role: str) -> Call:
+    # Who has no password of their own (anonymous, the assisted person) logs in as registrant.
+    name = "registrant" if role in ("anonymous", DELEGATED) else role
+    return Call(
+        f"{V1}/auth/token", data={"username": w.accounts[name].username, "password": PASSWORD}
+    )
+
+
+def _decision(w: World, role: str) -> Call:
+    # The caseworker decides a pending case of their own, so the others find the
+    # registrant's case still pending, whichever order the cases run in.
+    case = w.cases["decision_target" if role == "caseworker" else "registrant"]
+    body = {"decision": "more_info", "reason": "Please bring the clinic's letter."}
+    return Call(f"{V1}/exceptions/{case}/decision", json=body)
+
+
+def _new_shelter(w: World, role: str) -> Call:
+    body = {
+        "slug": f"matriz-{role}", "name": "Casa Nueva", "organization": ORG,
+        "municipality": "Tijuana", "lat": TIJUANA["lat"], "lon": TIJUANA["lon"], "beds": 12,
+        "services": ["food"], "populations": ["families"], "languages": ["es"],
+    }  # fmt: skip
+    return Call(f"{V1}/shelters", json=body)
+
+
+SHELTERS_CSV = (
+    "slug,name,organization,municipality,lat,lon,beds,services\n"
+    f"matriz-importada,Casa Importada,{ORG},Tijuana,{TIJUANA['lat']},{TIJUANA['lon']},8,food\n"
+).encode()
+
+
 CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("POST", "/api/v1/accounts"): lambda w, role: Call(
         f"{V1}/accounts", json={"username": phone(), "password": PASSWORD, "language": "es"}
     ),
-    ("POST", "/api/v1/auth/token"): lambda w, role: Call(
-        f"{V1}/auth/token",
-        data={
-            "username": w.accounts["registrant" if role == "anonymous" else role].username,
-            "password": PASSWORD,
-        },
-    ),
+    ("POST", "/api/v1/auth/token"): _login,
     ("POST", "/api/v1/auth/logout"): lambda w, role: Call(
         f"{V1}/auth/logout", headers=w.fresh_auth(role)
     ),
@@ -347,41 +292,89 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("GET", "/api/v1/geofence/check"): lambda w, role: Call(
         f"{V1}/geofence/check?lat={TIJUANA['lat']}&lon={TIJUANA['lon']}"
     ),
+    ("POST", "/api/v1/assisted"): lambda w, role: Call(
+        f"{V1}/assisted", json={"language": "es", "consent": {"given": True, "how": "signed"}}
+    ),
+    ("GET", "/api/v1/assisted"): lambda w, role: Call(f"{V1}/assisted"),
+    ("GET", "/api/v1/assisted/{account_id}"): lambda w, role: Call(
+        f"{V1}/assisted/{w.assisted[DELEGATED]}"
+    ),
+    ("POST", "/api/v1/assisted/{account_id}/token"): lambda w, role: Call(
+        f"{V1}/assisted/{w.assisted[DELEGATED]}/token"
+    ),
+    ("POST", "/api/v1/assisted/{account_id}/assign"): lambda w, role: Call(
+        f"{V1}/assisted/{w.assisted['assign_target']}/assign",
+        json={"caseworker": w.accounts["caseworker"].id},
+    ),
+    ("POST", "/api/v1/accounts/claim"): lambda w, role: Call(
+        f"{V1}/accounts/claim",
+        json={"claim_code": w.new_claim_code(), "username": phone(), "password": PASSWORD},
+    ),
+    ("GET", "/api/v1/screening/needs"): lambda w, role: Call(f"{V1}/screening/needs"),
+    ("PUT", "/api/v1/me/screening"): lambda w, role: Call(
+        f"{V1}/me/screening", json={"answers": [{"member": 0, "needs": ["pregnant"]}]}
+    ),
+    ("GET", "/api/v1/me/screening"): lambda w, role: Call(f"{V1}/me/screening"),
+    ("POST", "/api/v1/me/exception"): lambda w, role: Call(f"{V1}/me/exception"),
+    ("GET", "/api/v1/me/exception"): lambda w, role: Call(f"{V1}/me/exception"),
+    ("POST", "/api/v1/me/exception/review"): lambda w, role: Call(f"{V1}/me/exception/review"),
+    ("GET", "/api/v1/exceptions"): lambda w, role: Call(f"{V1}/exceptions?status=pending"),
+    ("GET", "/api/v1/exceptions/{exception_id}"): lambda w, role: Call(
+        f"{V1}/exceptions/{w.cases['registrant']}"
+    ),
+    ("POST", "/api/v1/exceptions/{exception_id}/assign"): lambda w, role: Call(
+        f"{V1}/exceptions/{w.cases['registrant']}/assign",
+        json={"caseworker": w.accounts["caseworker"].id},
+    ),
+    ("POST", "/api/v1/exceptions/{exception_id}/decision"): _decision,
+    ("POST", "/api/v1/exceptions/{exception_id}/urgent"): lambda w, role: Call(
+        f"{V1}/exceptions/{w.cases['urgent_case']}/urgent",
+        json={"port": PORT, "date": URGENT_DATE.isoformat()},
+    ),
+    ("POST", "/api/v1/exceptions/{exception_id}/urgent/approve"): lambda w, role: Call(
+        f"{V1}/exceptions/{w.cases['proposed_case']}/urgent/approve"
+    ),
+    ("GET", "/api/v1/shelters"): lambda w, role: Call(
+        f"{V1}/shelters?lat={TIJUANA['lat']}&lon={TIJUANA['lon']}&service=food&has_room=true"
+    ),
+    ("GET", "/api/v1/shelters/export.hsds.json"): lambda w, role: Call(
+        f"{V1}/shelters/export.hsds.json"
+    ),
+    ("GET", "/api/v1/shelters/export.hxl.csv"): lambda w, role: Call(
+        f"{V1}/shelters/export.hxl.csv"
+    ),
+    ("POST", "/api/v1/shelters"): _new_shelter,
+    ("POST", "/api/v1/shelters/import"): lambda w, role: Call(
+        f"{V1}/shelters/import", content=SHELTERS_CSV, headers={"Content-Type": "text/csv"}
+    ),
+    ("PUT", "/api/v1/shelters/{slug}/occupancy"): lambda w, role: Call(
+        f"{V1}/shelters/{SHELTER}/occupancy", json={"occupied": 12}
+    ),
+    ("POST", "/api/v1/me/documents"): lambda w, role: Call(
+        f"{V1}/me/documents",
+        json={"member": 0, "kind": "tvrh", "requested_on": "2024-08-28", "office": "INM Tijuana"},
+    ),
+    ("PATCH", "/api/v1/me/documents/{document_id}"): lambda w, role: Call(
+        f"{V1}/me/documents/{w.document_id}", json={"office": "INM Tijuana Centro"}
+    ),
+    ("GET", "/api/v1/me/documents"): lambda w, role: Call(f"{V1}/me/documents"),
+    ("GET", "/api/v1/stats/documents"): lambda w, role: Call(f"{V1}/stats/documents"),
 }
 
 
 def registered_routes(app: FastAPI) -> set[Route]:
     """(method, path template) of every JSON API route the app serves."""
-    routes = set()
+    routes: set[Route] = set()
     for context in iter_route_contexts(app.routes):
-        if isinstance(context.original_route, APIRoute) and context.path.startswith(V1 + "/"):
-            routes.update((method, context.path) for method in context.methods or ())
+        path = context.path or ""
+        if isinstance(context.original_route, APIRoute) and path.startswith(V1 + "/"):
+            routes.update((method, path) for method in context.methods or ())
     return routes
 
 
 def send(world: World, route: Route, role: str) -> Response:
     """Make the route's call as ``role``, with the clock where the call wants it."""
-    call = CALLS[route](world, role)
-    world.clock.set(call.at)
-    headers = world.auth(call.actor or role) | call.headers
-    return world.client.request(
-        route[0], call.path, json=call.json, data=call.data, headers=headers
-    )
-
-
-def outcome(response: Response) -> Outcome:
-    """What the response says about authorization; anything else than that fails the case."""
-    status = response.status_code
-    body = response.json() if response.content else {}
-    code = body.get("code") if isinstance(body, dict) else None
-    assert status < 500, f"server error: {response.text}"
-    assert code != "invalid_request", f"the case sent an invalid request: {response.text}"
-    assert code not in ("not_found", "method_not_allowed"), f"no such route: {response.text}"
-    if status in (401, 403):
-        assert response.headers["content-type"] == "application/problem+json", response.text
-        assert body["status"] == status, response.text
-        return 401 if status == 401 else 403
-    return ALLOW
+    return request(world, route[0], CALLS[route](world, role), role)
 
 
 CASES = [
@@ -389,6 +382,7 @@ CASES = [
     for route in ACCESS
     for role in ROLES
 ]
+REGISTRANT = ROLES.index("registrant")
 
 
 class TestAccessMatrix:
@@ -408,6 +402,42 @@ class TestAccessMatrix:
         assert outcome(response) == expected, f"{response.status_code} {response.text}"
 
 
+class TestDelegatedToken:
+    @pytest.mark.parametrize("route", list(ACCESS), ids=" ".join)
+    def test_is_let_through_exactly_where_a_registrant_is(self, world: World, route: Route) -> None:
+        response = send(world, route, DELEGATED)
+        expected = ACCESS[route][REGISTRANT]
+        assert outcome(response) == expected, f"{response.status_code} {response.text}"
+
+    def test_acts_as_the_person_and_names_the_caseworker(self, world: World) -> None:
+        world.clock.set(AFTER_DRAW)
+        me = world.client.get(f"{V1}/me", headers=world.auth(DELEGATED)).json()
+        assert me["id"] == world.assisted[DELEGATED]
+        assert me["acting_id"] == world.accounts["caseworker"].id
+
+
+# Where a caseworker of the same organization as the case's has the case's caseworker's access.
+ORGANIZATIONS_OWN = {("PUT", "/api/v1/shelters/{slug}/occupancy")}
+
+
+class TestSameOrganization:
+    @pytest.mark.parametrize("route", list(ACCESS), ids=" ".join)
+    def test_a_colleague_of_the_cases_caseworker_has_another_caseworkers_access(
+        self, world: World, route: Route
+    ) -> None:
+        # Cases are assigned to one caseworker, not to their organization; its shelter is
+        # the organization's.
+        column = "caseworker" if route in ORGANIZATIONS_OWN else "other_caseworker"
+        response = send(world, route, "same_org_caseworker")
+        expected = ACCESS[route][ROLES.index(column)]
+        assert outcome(response) == expected, f"{response.status_code} {response.text}"
+
+
+NEED_CODES = ("pregnant", "disability", "medical_emergency", "imminent_threat", "gbv_survivor")
+# Every case of the world is past its review deadline (72 hours; 24 when urgent).
+OVERDUE = AFTER_DRAW + dt.timedelta(days=5)
+
+
 class TestScoping:
     def test_a_registrant_sees_their_own_appeals_and_no_one_elses(self, world: World) -> None:
         world.clock.set(AFTER_DRAW)
@@ -422,3 +452,59 @@ class TestScoping:
         theirs = world.client.get(f"{V1}/me/appointment", headers=world.auth("other_registrant"))
         assert mine.json()["id"] == world.held["registrant"].id
         assert theirs.status_code == 404 and theirs.json()["code"] == "no_appointment"
+
+    def test_another_caseworker_lists_none_of_the_cases_assisted_accounts(
+        self, world: World
+    ) -> None:
+        world.clock.set(AFTER_DRAW)
+        cases = {world.assisted[DELEGATED], world.assisted["assign_target"]}
+        own = world.client.get(f"{V1}/assisted", headers=world.auth("caseworker")).json()
+        other = world.client.get(f"{V1}/assisted", headers=world.auth("other_caseworker"))
+        assert cases <= {a["account_id"] for a in own}
+        # Only what they registered themself (the matrix's POST /assisted, when it ran first).
+        assert other.status_code == 200, other.text
+        assert not cases & {a["account_id"] for a in other.json()}
+        other_id = world.accounts["other_caseworker"].id
+        assert all(a["assigned_to"] == other_id for a in other.json())
+
+    @pytest.mark.parametrize("status", ["pending", "overdue", "mine"])
+    def test_another_caseworker_lists_none_of_the_cases_exception_requests(
+        self, world: World, status: str
+    ) -> None:
+        world.clock.set(OVERDUE)
+        own = world.client.get(f"{V1}/exceptions?status=overdue", headers=world.auth("caseworker"))
+        assert world.cases["registrant"] in {c["id"] for c in own.json()}, "past its deadline"
+        response = world.client.get(
+            f"{V1}/exceptions?status={status}", headers=world.auth("other_caseworker")
+        )
+        assert response.status_code == 200, response.text
+        assert not {c["id"] for c in response.json()} & set(world.cases.values())
+        assert not any(code in response.text for code in NEED_CODES)
+
+    def test_the_unassigned_queue_shows_no_needs(self, world: World) -> None:
+        world.clock.set(AFTER_DRAW)
+        for name in ("caseworker", "other_caseworker"):
+            response = world.client.get(f"{V1}/exceptions?status=pending", headers=world.auth(name))
+            queued = [c for c in response.json() if c["id"] == world.queued_case]
+            assert len(queued) == 1 and queued[0]["needs"] is None, response.text
+            assert not any(code in response.text for code in NEED_CODES)
+
+    def test_the_cases_caseworker_sees_the_needs_of_their_own_cases(self, world: World) -> None:
+        world.clock.set(AFTER_DRAW)
+        response = world.client.get(
+            f"{V1}/exceptions?status=mine", headers=world.auth("caseworker")
+        )
+        listed = {c["id"]: c["needs"] for c in response.json()}
+        assert set(world.cases.values()) <= listed.keys()
+        assert "pregnant" in str(listed[world.cases["registrant"]])
+
+    def test_another_caseworker_cannot_take_an_assigned_case(self, world: World) -> None:
+        world.clock.set(AFTER_DRAW)
+        case = world.cases["registrant"]
+        taken = world.client.post(
+            f"{V1}/exceptions/{case}/assign", headers=world.auth("other_caseworker")
+        )
+        assert taken.status_code == 409 and taken.json()["code"] == "already_assigned"
+        assert "pregnant" not in taken.text
+        still = world.client.get(f"{V1}/exceptions/{case}", headers=world.auth("caseworker"))
+        assert still.json()["assigned_to"] == world.accounts["caseworker"].id

@@ -185,17 +185,33 @@ class TestDrawAndJobs:
         audited = runner.invoke(app, ["audit", "verify"])
         assert audited.exit_code == 0 and json.loads(audited.stdout)["ok"] is True
 
+    def test_a_caseworker_needs_an_organization_that_exists(self) -> None:
+        base = ["users", "create", "--username", "cw2@ngo.example", "--password", "long enough",
+                "--role", "caseworker"]  # fmt: skip
+        alone = runner.invoke(app, base)
+        assert alone.exit_code == 2 and "caseworker_needs_organization" in alone.stderr
+        unknown = runner.invoke(app, [*base, "--organization", "nowhere"])
+        assert unknown.exit_code == 2 and "unknown_organization" in unknown.stderr
+        twice = [runner.invoke(app, ["orgs", "create", "--slug", "ngo2", "--name", "N"])
+                 for _ in range(2)]  # fmt: skip
+        assert twice[1].exit_code == 2 and "organization_taken" in twice[1].stderr
+        bad = runner.invoke(app, ["orgs", "create", "--slug", "Not A Slug", "--name", "N"])
+        assert bad.exit_code == 2 and "invalid_organization" in bad.stderr
+
     def test_draw_errors_exit_2_with_their_code(self) -> None:
         result = runner.invoke(app, ["draw", "verify", "--window", "2024-01-01"])
         assert result.exit_code == 2 and "no_draw" in result.stderr
 
     def test_changes_a_role_and_audits_it(self) -> None:
+        org = runner.invoke(app, ["orgs", "create", "--slug", "ngo", "--name", "An NGO"])
+        assert org.exit_code == 0 and json.loads(org.stdout)["slug"] == "ngo"
         created = runner.invoke(
             app,
             ["users", "create", "--username", "cw@ngo.example", "--password", "long enough",
-             "--role", "caseworker"],
+             "--role", "caseworker", "--organization", "ngo"],
         )  # fmt: skip
         assert created.exit_code == 0
+        assert json.loads(created.stdout)["organization_id"] == json.loads(org.stdout)["id"]
         changed = runner.invoke(
             app, ["users", "role", "--username", "cw@ngo.example", "--role", "officer",
                   "--port", "nogales"],

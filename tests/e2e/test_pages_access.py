@@ -31,6 +31,7 @@ A, L, F = "allow", "login", 403
 PERSON: tuple[Outcome, ...] = (L, A, F, F, F)
 ADMIN: tuple[Outcome, ...] = (L, F, F, F, A)
 EVERYONE: tuple[Outcome, ...] = (A, A, A, A, A)
+CASEWORKER: tuple[Outcome, ...] = (L, F, F, A, F)
 # fmt: off
 PAGES: dict[tuple[str, str], tuple[Outcome, ...]] = {
     #                                   anon reg off case admin
@@ -70,11 +71,43 @@ PAGES: dict[tuple[str, str], tuple[Outcome, ...]] = {
     ("GET", "/admin/appeals"): ADMIN,
     ("POST", "/admin/appeals/{appeal_id}"): ADMIN,
     ("POST", "/admin/appointments/{appointment_id}/cancel"): ADMIN,
+    ("GET", "/caseworker"): CASEWORKER,
+    ("GET", "/caseworker/people/new"): CASEWORKER,
+    ("POST", "/caseworker/people/new"): CASEWORKER,
+    ("POST", "/caseworker/people/{account_id}/act"): CASEWORKER,
+    # Anyone may end a delegated session: without one it only sends the visitor to log in.
+    ("POST", "/caseworker/stop"): EVERYONE,
+    ("GET", "/claim"): EVERYONE,
+    ("POST", "/claim"): EVERYONE,
+    ("GET", "/shelters"): EVERYONE,
+    ("GET", "/caseworker/shelters"): (L, F, F, A, A),
+    ("POST", "/caseworker/shelters/{slug}/occupancy"): (L, F, F, A, A),
+    ("GET", "/documents"): PERSON,
+    ("POST", "/documents"): PERSON,
+    ("POST", "/documents/{document_id}"): PERSON,
+    ("GET", "/screening"): PERSON,
+    ("POST", "/screening"): PERSON,
+    ("GET", "/exception"): PERSON,
+    ("POST", "/exception"): PERSON,
+    ("POST", "/exception/review"): PERSON,
+    ("GET", "/caseworker/cases"): (L, F, F, A, A),
+    ("GET", "/caseworker/cases/{exception_id}"): (L, F, F, A, A),
+    ("POST", "/caseworker/cases/{exception_id}/assign"): (L, F, F, A, A),
+    ("POST", "/caseworker/cases/{exception_id}/decision"): (L, F, F, A, A),
+    ("POST", "/caseworker/cases/{exception_id}/urgent"): CASEWORKER,
+    ("POST", "/caseworker/cases/{exception_id}/urgent/approve"): ADMIN,
 }
 # fmt: on
 PATHS = {
     "/admin/appeals/{appeal_id}": "/admin/appeals/1",
     "/admin/appointments/{appointment_id}/cancel": "/admin/appointments/1/cancel",
+    "/caseworker/people/{account_id}/act": "/caseworker/people/1/act",
+    "/caseworker/shelters/{slug}/occupancy": "/caseworker/shelters/no-such-shelter/occupancy",
+    "/documents/{document_id}": "/documents/1",
+    **{
+        f"/caseworker/cases/{{exception_id}}{end}": f"/caseworker/cases/1{end}"
+        for end in ("", "/assign", "/decision", "/urgent", "/urgent/approve")
+    },
 }  # fmt: skip
 
 

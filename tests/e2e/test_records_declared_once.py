@@ -24,7 +24,15 @@ from puerta.geo import service as geo
 from puerta.web.api.geofence import GeofenceRead
 from puerta.web.app import create_app
 
-CONTEXTS = ("puerta.accounts.", "puerta.appointments.", "puerta.draws.", "puerta.geo.")
+CONTEXTS = (
+    "puerta.accounts.",
+    "puerta.appointments.",
+    "puerta.draws.",
+    "puerta.geo.",
+    "puerta.documents.",
+    "puerta.shelters.",
+    "puerta.vulnerability.",
+)
 # Answers whose shape differs from any record of a context, each with its test below.
 WIRE_ONLY = {GroupRead, TokenRead, GeofenceRead}
 AT = dt.datetime(2024, 9, 3, 17, 0, tzinfo=dt.UTC)

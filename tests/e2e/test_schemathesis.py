@@ -3,11 +3,17 @@
 No response may be a server error, and every response must be documented: its status, its
 content type and its body's schema. Two sources of requests:
 
-- generated ones (valid and invalid, about 2,500 in all), sent as each signed-in role the
-  access table (``test_access_matrix.ACCESS``) lets through, so that registrant-only,
-  officer-only and admin-only operations are exercised past 401 and 403;
+- generated ones (valid and invalid, up to 100 per operation and role), sent as each
+  signed-in role the access table (``test_access_matrix.ACCESS``) lets through, so that
+  registrant-only, officer-only, caseworker-only and admin-only operations are exercised
+  past 401 and 403. The caseworker is the world's caseworker of every case, so its
+  generated requests can reach the cases' own answers. The shelters import takes
+  ``text/csv``: its generated bodies are arbitrary text, so they test that a file that is
+  not the documented CSV is refused with a documented problem, never a 500; a valid file is
+  the access matrix's request;
 - the access matrix's own requests, whose answers are mostly successes that generated data
-  rarely reaches (a check-in, a manifest with its groups, a draw run again).
+  rarely reaches (a check-in, a manifest with its groups, a draw run again, an exception
+  decided, a shelter imported), also sent with the world's delegated token.
 
 The requests act on the access matrix's world, on SQLite only.
 """
@@ -22,17 +28,8 @@ from hypothesis import HealthCheck, settings
 
 from puerta.config import Settings
 from puerta.web.app import create_app
-from tests.e2e.test_access_matrix import (
-    ACCESS,
-    AFTER_DRAW,
-    ALLOW,
-    ROLES,
-    V1,
-    Route,
-    World,
-    open_world,
-    send,
-)
+from tests.e2e.access_world import AFTER_DRAW, ALLOW, DELEGATED, V1, Route, World, open_world
+from tests.e2e.test_access_matrix import ACCESS, ROLES, send
 
 # The schema as the app serves it; requests go to the apps of the worlds built below.
 schema = schemathesis.openapi.from_asgi(
@@ -44,7 +41,7 @@ CHECKS = [
     schemathesis.checks.content_type_conformance,
     schemathesis.checks.response_schema_conformance,
 ]
-SIGNED_IN = ("registrant", "officer", "admin")
+SIGNED_IN = ("registrant", "officer", "caseworker", "admin")
 REVOKES_ITS_TOKEN = {("POST", f"{V1}/auth/logout")}
 
 
@@ -90,7 +87,7 @@ def test_no_generated_request_gets_a_server_error_or_an_undocumented_response(
 @pytest.mark.parametrize("route", list(ACCESS), ids=" ".join)
 def test_the_access_matrix_requests_get_documented_responses(world: World, route: Route) -> None:
     operation = schema[route[1]][route[0].lower()]
-    for role in ROLES:
+    for role in (*ROLES, DELEGATED):
         response = send(world, route, role)
         try:
             operation.Case().validate_response(response, checks=CHECKS)

@@ -27,7 +27,13 @@ from puerta.appointments.offers import expire_offers
 from puerta.clock import FixedClock
 from puerta.config import Settings
 from puerta.i18n import available_languages
-from puerta.notifications.domain import MAX_ATTEMPTS, NewNotification, NotificationKind, Status
+from puerta.notifications.domain import (
+    BACKOFF_CAP,
+    MAX_ATTEMPTS,
+    NewNotification,
+    NotificationKind,
+    Status,
+)
 from puerta.notifications.service import (
     DeliveryReport,
     LogNotifier,
@@ -281,7 +287,7 @@ class TestDeliverPending:
         assert row(runtime, note_id).status == "sent"
 
     def test_a_failing_address_is_retried_then_given_up_while_others_are_sent(
-        self, runtime: Runtime
+        self, runtime: Runtime, clock: FixedClock
     ) -> None:
         bad_id, bad = account(runtime)
         good = [account(runtime)[0] for _ in range(2)]
@@ -289,16 +295,18 @@ class TestDeliverPending:
         for account_id in good:
             notify(runtime, account_id)
         notifier = FakeNotifier(refused={bad})
-        reports = [
-            deliver_pending(
-                uow=runtime.uow(),
-                notifier=notifier,
-                clock=runtime.clock,
-                zones=ZONES,
-                recipients=runtime.recipients,
+        reports = []
+        for _ in range(MAX_ATTEMPTS + 1):
+            reports.append(
+                deliver_pending(
+                    uow=runtime.uow(),
+                    notifier=notifier,
+                    clock=clock,
+                    zones=ZONES,
+                    recipients=runtime.recipients,
+                )
             )
-            for _ in range(MAX_ATTEMPTS + 1)
-        ]
+            clock.advance(BACKOFF_CAP)  # past the backoff before each retry
         assert reports[0] == DeliveryReport(sent=2, failed=1)
         assert reports[1:] == [DeliveryReport(failed=1)] * (MAX_ATTEMPTS - 1) + [DeliveryReport()]
         assert notifier.tried.count(bad) == MAX_ATTEMPTS

@@ -18,6 +18,15 @@ EXAMPLES: dict[NotificationKind, dict[str, object]] = {
     NotificationKind.APPEAL_OPENED: PLACE | {"appeal": 17},
     NotificationKind.APPEAL_DECIDED: PLACE | {"decision": "reinstated"},
     NotificationKind.NO_SHOW_RECORDED: PLACE,
+    NotificationKind.EXCEPTION_APPROVED: {},
+    NotificationKind.EXCEPTION_DENIED: {"reason": "no document supports the emergency"},
+    NotificationKind.EXCEPTION_MORE_INFO: {"reason": "tell us the child's age"},
+    NotificationKind.EXCEPTIONS_OVERDUE: {"count": 3},
+    NotificationKind.DOCUMENT_EXPIRING: {
+        "document": "tvrh",
+        "expires_on": "2024-10-01",
+        "days": 30,
+    },
 }
 
 
@@ -37,7 +46,7 @@ class TestTemplates:
         assert subject.startswith("puerta: ")
         assert "{" not in subject + body and "}" not in subject + body
         for key, value in EXAMPLES[kind].items():
-            if key != "decision":
+            if key not in ("decision", "document"):
                 assert str(value) in body
 
     def test_the_offer_tells_what_to_do_and_by_when(self) -> None:
@@ -56,7 +65,11 @@ class TestTemplates:
 
     def test_every_text_is_a_message_id(self) -> None:
         ids = domain.message_ids()
-        assert len(ids) == len(set(ids)) == 2 * len(NotificationKind) + 2 + len(domain.DECISIONS)
+        # Subject and body of each kind, the fallback's two, the phrases, and the SMS texts
+        # (one per kind, the SMS fallback and the day-and-month pattern).
+        expected = 2 * len(NotificationKind) + 2 + len(domain.DECISIONS) + len(domain.DOCUMENTS)
+        expected += len(domain.SMS_TEMPLATES) + 2
+        assert len(ids) == len(set(ids)) == expected
 
 
 class TestRenderTranslated:

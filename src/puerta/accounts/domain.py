@@ -243,3 +243,102 @@ def clean_group(members: list[Member], *, today: dt.date, known: KnownCodes) -> 
 def require_role(role: Role, allowed: frozenset[Role]) -> None:
     if role not in allowed:
         raise RoleRequired(roles=", ".join(sorted(r.value for r in allowed)))
+
+
+# Organizations and caseworkers ------------------------------------------------------------
+
+_ORG_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MAX_ORG_NAME_LENGTH = 200
+
+
+class InvalidOrganization(Invalid):
+    code = "invalid_organization"
+    message = (
+        "An organization needs a slug of lower-case letters, digits and hyphens "
+        "(up to 64) and a name of 1 to 200 characters."
+    )
+
+
+class OrganizationTaken(Conflict):
+    code = "organization_taken"
+    message = "An organization with this slug already exists."
+
+
+class UnknownOrganization(Invalid):
+    code = "unknown_organization"
+    message = "There is no organization {slug}."
+
+
+class CaseworkerNeedsOrganization(DomainError):
+    code = "caseworker_needs_organization"
+    status = 422
+    message = "A caseworker account must belong to an organization."
+
+
+def clean_organization(slug: str, name: str) -> tuple[str, str]:
+    """A valid (slug, name) of an organization, or ``InvalidOrganization``."""
+    cleaned = " ".join(unicodedata.normalize("NFC", name).split())
+    if not _ORG_SLUG.match(slug) or not 0 < len(cleaned) <= MAX_ORG_NAME_LENGTH:
+        raise InvalidOrganization()
+    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+        raise InvalidOrganization()
+    return slug, cleaned
+
+
+# Assisted registration --------------------------------------------------------------------
+
+
+class Consent(enum.StrEnum):
+    """How a person agreed to be registered by a caseworker."""
+
+    SPOKEN = "spoken"
+    SIGNED = "signed"
+
+
+# No 0/O, 1/I/L: a claim code is read aloud, written on paper and typed on a cheap phone.
+CLAIM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CLAIM_GROUPS, CLAIM_GROUP_LENGTH = 3, 4
+
+
+class ConsentRequired(Invalid):
+    code = "consent_required"
+    message = (
+        "Nothing was created: the person must agree to be registered by you, "
+        "spoken or signed, and you must record it."
+    )
+
+
+class NotYourAssistedAccount(Forbidden):
+    code = "not_your_assisted_account"
+    message = "This person's account is assigned to another caseworker."
+
+
+class AccountClaimed(Conflict):
+    code = "account_claimed"
+    message = "The person has taken over this account: it can no longer be used on their behalf."
+
+
+class BadClaimCode(NotAuthenticated):
+    code = "bad_claim_code"
+    message = "This claim code is not correct or has already been used."
+
+
+class NotACaseworker(Invalid):
+    code = "not_a_caseworker"
+    message = "Cases can only be assigned to a caseworker account."
+
+
+def format_claim_code(raw: str) -> str:
+    """XXXX-XXXX-XXXX in the claim alphabet."""
+    size = CLAIM_GROUP_LENGTH
+    return "-".join(raw[i : i + size] for i in range(0, len(raw), size))
+
+
+def normalize_claim_code(typed: str) -> str | None:
+    """The code as typed (any case, spaces or hyphens, O for 0...) in canonical form, or None."""
+    letters = "".join(ch for ch in unicodedata.normalize("NFKC", typed).upper() if ch.isalnum())
+    if len(letters) != CLAIM_GROUPS * CLAIM_GROUP_LENGTH:
+        return None
+    if any(ch not in CLAIM_ALPHABET for ch in letters):
+        return None
+    return format_claim_code(letters)

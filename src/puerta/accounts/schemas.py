@@ -73,3 +73,34 @@ class GroupRead(BaseModel):
     updated_at: dt.datetime
     size: int
     members: list[Member]
+
+
+class ConsentIn(BaseModel):
+    """How the person agreed to be registered by the caseworker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given: bool = Field(strict=True)
+    how: str = Field(max_length=16, examples=["spoken"])
+
+
+class AssistedCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: str = Field(min_length=2, max_length=16, examples=["ht"])
+    consent: ConsentIn
+    phone: str | None = Field(default=None, max_length=32, examples=["+52 664 123 4567"])
+
+
+class ClaimBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    claim_code: str = Field(min_length=1, max_length=32, examples=["ABCD-EFGH-JKMN"])
+    username: str = Field(min_length=3, max_length=254, examples=["+52 664 123 4567"])
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ReassignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    caseworker: int = Field(ge=1, le=2**31 - 1, strict=True)

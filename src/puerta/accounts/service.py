@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from puerta.accounts import domain
 from puerta.accounts.codes import common_passwords, known_codes
 from puerta.accounts.domain import Member, Role
-from puerta.accounts.tables import Account, AuthToken, Group, GroupMember, epoch_us
+from puerta.accounts.tables import (
+    Account,
+    AuthToken,
+    Group,
+    GroupMember,
+    Organization,
+    epoch_us,
+)
 from puerta.audit.domain import EventKind
 from puerta.audit.service import record
 from puerta.clock import Clock
@@ -42,6 +49,10 @@ class AccountView:
     language: str
     port: str | None
     created_at: dt.datetime
+    # A caseworker's organization (its row id).
+    organization_id: int | None = None
+    # Set when the call is made with a delegated token: the caseworker acting for the person.
+    acting_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,12 @@ class GroupView:
     members: list[Member]
 
 
-def _view(account: Account) -> AccountView:
+def account_view(account: Account) -> AccountView:
+    """The view of an account row (no delegation)."""
+    return _view(account)
+
+
+def _view(account: Account, acting_id: int | None = None) -> AccountView:
     return AccountView(
         id=account.id,
         username=account.username,
@@ -60,6 +76,8 @@ def _view(account: Account) -> AccountView:
         language=account.language,
         port=account.port,
         created_at=account.created_at,
+        organization_id=account.organization_id,
+        acting_id=acting_id,
     )
 
 
@@ -74,17 +92,18 @@ def create_account(
     languages: frozenset[str],
     role: Role = Role.REGISTRANT,
     port: str | None = None,
+    organization: str | None = None,
 ) -> AccountView:
-    """Register an account; staff roles come only from the CLI."""
+    """Register an account; staff roles come only from the CLI.
+
+    An officer needs a port and a caseworker an organization (its slug); others get neither.
+    """
     name = domain.normalize_username(username)
     domain.check_password(password, common=common_passwords())
     domain.check_language(language, languages)
-    if role is Role.OFFICER:
-        if port is None:
-            raise domain.OfficerNeedsPort()
-        check_port_slug(port)
-    elif port is not None:
-        port = None
+    port = _staff_port(role, port)
+    if role is Role.CASEWORKER and organization is None:
+        raise domain.CaseworkerNeedsOrganization()
     with uow:
         if uow.session.scalar(select(Account.id).where(Account.username == name)) is not None:
             raise domain.UsernameTaken()
@@ -95,6 +114,11 @@ def create_account(
             role=role.value,
             port=port,
             created_at=clock.now(),
+            organization_id=(
+                organization_id(uow.session, organization)
+                if role is Role.CASEWORKER and organization is not None
+                else None
+            ),
         )
         uow.session.add(account)
         uow.session.flush()
@@ -105,7 +129,25 @@ def create_account(
     return view
 
 
-def _token_hash(token: str) -> str:
+def _staff_port(role: Role, port: str | None) -> str | None:
+    if role is not Role.OFFICER:
+        return None
+    if port is None:
+        raise domain.OfficerNeedsPort()
+    check_port_slug(port)
+    return port
+
+
+def organization_id(session: Session, slug: str) -> int:
+    """The row id of the organization ``slug``, or ``unknown_organization``."""
+    found = session.scalar(select(Organization.id).where(Organization.slug == slug))
+    if found is None:
+        raise domain.UnknownOrganization(slug=slug)
+    return found
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a bearer token (and of a claim code): its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -138,7 +180,7 @@ def log_in(
         )
         uow.session.add(
             AuthToken(
-                token_hash=_token_hash(token),
+                token_hash=token_hash(token),
                 account_id=account.id,
                 created_at=now,
                 expires_at=now + ttl,
@@ -152,19 +194,19 @@ def account_for_token(*, uow: UnitOfWork, clock: Clock, token: str) -> AccountVi
     """The account a live bearer token belongs to."""
     with uow:
         row = uow.session.execute(
-            select(Account, AuthToken.expires_at)
+            select(Account, AuthToken.expires_at, AuthToken.acting_id)
             .join(AuthToken, AuthToken.account_id == Account.id)
-            .where(AuthToken.token_hash == _token_hash(token))
+            .where(AuthToken.token_hash == token_hash(token))
         ).first()
         if row is None or row[1] <= clock.now():
             raise domain.InvalidToken()
-        return _view(row[0])
+        return _view(row[0], acting_id=row[2])
 
 
 def log_out(*, uow: UnitOfWork, token: str) -> None:
     """Revoke one bearer token."""
     with uow:
-        uow.session.execute(delete(AuthToken).where(AuthToken.token_hash == _token_hash(token)))
+        uow.session.execute(delete(AuthToken).where(AuthToken.token_hash == token_hash(token)))
         uow.commit()
 
 
@@ -195,20 +237,27 @@ def set_role(
     role: Role,
     port: str | None,
     actor_id: int | None = None,
+    organization: str | None = None,
 ) -> AccountView:
-    """Change an account's role (the CLI, or an admin's page with ``actor_id``)."""
-    if role is Role.OFFICER:
-        if port is None:
-            raise domain.OfficerNeedsPort()
-        check_port_slug(port)
+    """Change an account's role (the CLI, or an admin's page with ``actor_id``).
+
+    A caseworker keeps the organization they had unless ``organization`` names another."""
+    port = _staff_port(role, port)
     with uow:
         account = uow.session.scalar(
             select(Account).where(Account.username == domain.normalize_username(username))
         )
         if account is None:
             raise NotFound()
+        if role is Role.CASEWORKER:
+            if organization is not None:
+                account.organization_id = organization_id(uow.session, organization)
+            if account.organization_id is None:
+                raise domain.CaseworkerNeedsOrganization()
+        else:
+            account.organization_id = None
         account.role = role.value
-        account.port = port if role is Role.OFFICER else None
+        account.port = port
         _record_role(uow, account, clock.now(), actor_id)
         view = _view(account)
         uow.commit()
@@ -307,3 +356,43 @@ def get_group(*, uow: UnitOfWork, account_id: int) -> GroupView:
 def username_of(session: Session, account_id: int) -> str | None:
     """Where the account's notifications go: its username (notifications.service.Recipients)."""
     return session.scalar(select(Account.username).where(Account.id == account_id))
+
+
+# Organizations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganizationView:
+    id: int
+    slug: str
+    name: str
+    created_at: dt.datetime
+
+
+def create_organization(*, uow: UnitOfWork, clock: Clock, slug: str, name: str) -> OrganizationView:
+    """Register a shelter, legal-aid or humanitarian organization (the CLI)."""
+    slug, name = domain.clean_organization(slug, name)
+    with uow:
+        if uow.session.scalar(select(Organization.id).where(Organization.slug == slug)):
+            raise domain.OrganizationTaken()
+        org = Organization(slug=slug, name=name, created_at=clock.now())
+        uow.session.add(org)
+        uow.session.flush()
+        record(
+            uow.session, at=clock.now(), kind=EventKind.ORGANIZATION_CREATED, actor_id=None,
+            subject=f"organization:{org.id}", data={"slug": slug},
+        )  # fmt: skip
+        view = OrganizationView(org.id, org.slug, org.name, org.created_at)
+        uow.commit()
+    return view
+
+
+def list_organizations(*, uow: UnitOfWork) -> list[OrganizationView]:
+    with uow:
+        rows = uow.session.scalars(select(Organization).order_by(Organization.slug)).all()
+        return [OrganizationView(o.id, o.slug, o.name, o.created_at) for o in rows]
+
+
+def assigned_caseworker(session: Session, account_id: int) -> int | None:
+    """The caseworker an unclaimed assisted account is assigned to, else None."""
+    return session.scalar(select(Account.assigned_to).where(Account.id == account_id))

@@ -17,6 +17,17 @@ def epoch_us(instant: dt.datetime) -> int:
     return (instant - EPOCH) // dt.timedelta(microseconds=1)
 
 
+class Organization(Base):
+    """A shelter, legal-aid or humanitarian organization whose caseworkers use puerta."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Account(Base):
     __tablename__ = "accounts"
 
@@ -27,6 +38,19 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(16), default="registrant")
     port: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # A caseworker's organization.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), default=None, index=True
+    )
+    # An assisted account (made by a caseworker for a person who cannot use the app): the
+    # caseworker it is assigned to, until the person claims it with the claim code.
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), default=None, index=True
+    )
+    claim_code_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    # How the person consented to being registered by a caseworker: spoken | signed.
+    consent_how: Mapped[str | None] = mapped_column(String(16), default=None)
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     group: Mapped[Group | None] = relationship(back_populates="account", uselist=False)
 
@@ -42,6 +66,10 @@ class AuthToken(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # A delegated token: the caseworker who acts for the account with it (else None).
+    acting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), default=None, index=True
+    )
 
 
 class Group(Base):

@@ -283,11 +283,12 @@ def _reinstate(
     row.store(row.state.reinstate(
         now, today=today, offer_for=dt.timedelta(hours=offer_hours), holds_another=holds_another,
     ))  # fmt: skip
-    _withdraw_pending(session, row.group_id, now, actor_id)
+    withdraw_pending(session, row.group_id, now, actor_id)
 
 
-def _withdraw_pending(session: Session, group_id: int, now: dt.datetime, actor_id: int) -> None:
-    # A request made while the appeal was open would otherwise give a second live offer.
+def withdraw_pending(session: Session, group_id: int, now: dt.datetime, actor_id: int) -> None:
+    """Withdraw the group's requests still waiting for a draw, as it is given seats another
+    way (a reinstated appointment, an urgent placement): each would give a second offer."""
     pending = session.scalars(
         select(AppointmentRequest).where(
             AppointmentRequest.group_id == group_id,

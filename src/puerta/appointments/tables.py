@@ -100,8 +100,12 @@ class Appointment(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
-    request_id: Mapped[int] = mapped_column(ForeignKey("appointment_requests.id"), unique=True)
+    # Both NULL for an urgent placement (puerta.vulnerability.placement), which no draw or
+    # request made; a draw's offers (the only ones its readers select) always have both.
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), nullable=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("appointment_requests.id"), unique=True, nullable=True
+    )
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     port: Mapped[str] = mapped_column(String(32))

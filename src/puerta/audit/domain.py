@@ -53,6 +53,20 @@ class EventKind(enum.StrEnum):
     ROLE_CHANGED = "role_changed"
     ACCOUNT_CREATED = "account_created"
     GROUP_SET = "group_set"
+    DOCUMENT_RECORDED = "document_recorded"
+    DOCUMENT_UPDATED = "document_updated"
+    ORGANIZATION_CREATED = "organization_created"
+    ASSISTED_ACCOUNT_CREATED = "assisted_account_created"
+    DELEGATION_STARTED = "delegation_started"
+    ACCOUNT_CLAIMED = "account_claimed"
+    CASE_REASSIGNED = "case_reassigned"
+    SCREENING_SET = "screening_set"
+    EXCEPTION_REQUESTED = "exception_requested"
+    EXCEPTION_ASSIGNED = "exception_assigned"
+    EXCEPTION_DECIDED = "exception_decided"
+    EXCEPTION_REVIEW_REQUESTED = "exception_review_requested"
+    URGENT_PROPOSED = "urgent_proposed"
+    URGENT_APPROVED = "urgent_approved"
 
 
 class Reason(enum.StrEnum):
@@ -79,6 +93,28 @@ class Head:
 
 
 EMPTY = Head(0, GENESIS)
+
+
+@dataclass(frozen=True)
+class OnBehalf:
+    """A caseworker acting for a person through a delegated token (assisted registration)."""
+
+    actor_id: int
+    account_id: int
+
+
+# Where a unit of work carries its OnBehalf (puerta.db.UnitOfWork's ``info``).
+ON_BEHALF = "puerta.on_behalf"
+
+
+def acting_for(
+    on_behalf: OnBehalf | None, actor_id: int | None, data: Mapping[str, object]
+) -> tuple[int | None, Mapping[str, object]]:
+    """The actor and data an event records: under a delegation, the caseworker acting and
+    ``on_behalf_of`` the person's account id, whatever the use case passed."""
+    if on_behalf is None:
+        return actor_id, data
+    return on_behalf.actor_id, {**data, "on_behalf_of": on_behalf.account_id}
 
 
 def format_at(at: dt.datetime) -> str:

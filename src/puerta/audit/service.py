@@ -12,7 +12,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from puerta.audit import domain
-from puerta.audit.domain import EMPTY, GENESIS, Broken, Chain, Event, EventKind, Head, NewEvent
+from puerta.audit.domain import (
+    EMPTY,
+    GENESIS,
+    ON_BEHALF,
+    Broken,
+    Chain,
+    Event,
+    EventKind,
+    Head,
+    NewEvent,
+    OnBehalf,
+    acting_for,
+)
 from puerta.audit.tables import AuditEvent, AuditHead
 from puerta.db import UnitOfWork
 
@@ -45,7 +57,11 @@ def record(
     subject: str,
     data: Mapping[str, object],
 ) -> int:
-    """Append one event in the caller's transaction (never commits); returns its seq."""
+    """Append one event in the caller's transaction (never commits); returns its seq.
+
+    Under a delegation (the session's unit of work acts for a person), the event names the
+    caseworker as its actor and the person's account as ``on_behalf_of``."""
+    actor_id, data = acting_for(_on_behalf(session), actor_id, data)
     # Checked before the head moves, so a refused event cannot leave a gap behind it.
     pending = domain.draft(at=at, kind=kind, actor_id=actor_id, subject=subject, data=data)
     event = pending.seal(_advance_head(session))
@@ -57,12 +73,20 @@ def record(
     return event.seq
 
 
+def _on_behalf(session: Session) -> OnBehalf | None:
+    found = session.info.get(ON_BEHALF)
+    return found if isinstance(found, OnBehalf) else None
+
+
 def record_many(session: Session, events: Sequence[NewEvent]) -> None:
     """Append several events with one head update (in order, as ``record`` would)."""
-    drafts = [
-        domain.draft(at=e.at, kind=e.kind, actor_id=e.actor_id, subject=e.subject, data=e.data)
-        for e in events
-    ]
+    on_behalf = _on_behalf(session)
+    drafts = []
+    for e in events:
+        actor_id, data = acting_for(on_behalf, e.actor_id, e.data)
+        drafts.append(
+            domain.draft(at=e.at, kind=e.kind, actor_id=actor_id, subject=e.subject, data=data)
+        )
     if not drafts:
         return
     head = _advance_head(session, len(drafts))

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from puerta import i18n
@@ -24,20 +24,26 @@ from puerta.config import Settings
 from puerta.dates import Dates
 from puerta.db import UnitOfWork
 from puerta.notifications.domain import (
+    DeliveryError,
     NewNotification,
     NotificationKind,
     Status,
     render,
     required_params,
+    retry_delay,
     status_after_failure,
 )
+from puerta.notifications.gateway import Channels, sms_from
+from puerta.notifications.sms import render_sms
+from puerta.notifications.sms_shown import Place, SmsShown
 from puerta.notifications.tables import Notification
 
 log = logging.getLogger(__name__)
 
 # A send that fails for one message must not stop the others. ValueError covers addresses
-# or headers the e-mail library refuses (a UnicodeError is one), which no retry can fix.
-SEND_ERRORS = (smtplib.SMTPException, OSError, ValueError)
+# or headers the e-mail library refuses (a UnicodeError is one), which no retry can fix;
+# DeliveryError is a channel's own (the SMS gateway's), which says whether a retry can.
+SEND_ERRORS = (DeliveryError, smtplib.SMTPException, OSError, ValueError)
 SMTP_TIMEOUT_SECONDS = 15.0
 
 # puerta.i18n.gettext's shape: (language, message id) -> text.
@@ -47,17 +53,6 @@ LanguageGettext = Callable[[str, str], str]
 # is no such account. Accounts sit a floor above and answer it; the runtime passes their
 # answer in (Runtime.recipients).
 Recipients = Callable[[Session, int], str | None]
-
-
-class Place(Protocol):
-    """A port as notifications name it (puerta.geo.domain.Port has this shape)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def mexican_city(self) -> str: ...
-    @property
-    def timezone(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +97,13 @@ class Notifier(Protocol):
         ...
 
 
+@runtime_checkable
+class ShortMessages(Protocol):
+    """A notifier that sends some usernames an SMS: those get the short texts (sms.py)."""
+
+    def sends_sms(self, username: str) -> bool: ...
+
+
 class LogNotifier:
     """The development and demo channel: reaches every account, sends nothing."""
 
@@ -128,7 +130,7 @@ class SmtpNotifier:
     clock: Clock = field(default_factory=SystemClock, compare=False, repr=False)
 
     def reaches(self, username: str) -> bool:
-        # Phone usernames have no channel until SMS is built (a later feature).
+        # Phone numbers go by SMS (notifications.gateway), with PUERTA_NOTIFIER=smtp+sms.
         return "@" in username
 
     def send(self, *, to: str, subject: str, body: str, notification_id: int, kind: str) -> None:
@@ -153,18 +155,21 @@ class SmtpNotifier:
 
 
 def notifier_from(settings: Settings, *, clock: Clock | None = None) -> Notifier:
-    """The notifier that PUERTA_NOTIFIER names, configured from the PUERTA_SMTP_* settings."""
-    if settings.notifier == "smtp":
-        return SmtpNotifier(
-            clock=clock or SystemClock(),
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.smtp_sender,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            starttls=settings.smtp_starttls,
-        )
-    return LogNotifier()
+    """The notifier that PUERTA_NOTIFIER names, from the PUERTA_SMTP_* and PUERTA_SMS_* settings."""
+    if settings.notifier == "sms":
+        return sms_from(settings)
+    if settings.notifier not in ("smtp", "smtp+sms"):
+        return LogNotifier()
+    smtp = SmtpNotifier(
+        clock=clock or SystemClock(),
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_sender,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+    return Channels(email=smtp, sms=sms_from(settings)) if settings.notifier == "smtp+sms" else smtp
 
 
 def _outbox_row(
@@ -234,10 +239,13 @@ def deliver_pending(
     limit: int = 100,
     gettext: LanguageGettext = i18n.gettext,
 ) -> DeliveryReport:
-    """Send up to ``limit`` pending notifications, oldest first, committing each outcome."""
+    """Send up to ``limit`` due notifications, oldest first, committing each outcome.
+
+    Due: pending, and past the backoff of its last failed send (``next_attempt_at``).
+    """
     outcomes: Counter[Status] = Counter()
     with uow:
-        pending = select(Notification.id).where(Notification.status == Status.PENDING.value)
+        pending = select(Notification.id).where(_due(clock.now()))
         ids = uow.session.scalars(pending.order_by(Notification.id).limit(limit)).all()
         how = _Sending(zones, gettext, recipients)
         for note_id in ids:
@@ -260,20 +268,26 @@ class _Sending:
     recipients: Recipients
 
 
+def _due(now: dt.datetime) -> ColumnElement[bool]:
+    waited = or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now)
+    return and_(Notification.status == Status.PENDING.value, waited)
+
+
 def _deliver_one(
     session: Session, note_id: int, notifier: Notifier, clock: Clock, how: _Sending
 ) -> Status | None:
     """Try one notification; returns SENT, NO_CHANNEL, FAILED (this send failed) or None."""
     # SKIP LOCKED (PostgreSQL; SQLite ignores it) lets two job processes share the outbox
     # without both sending the same message.
+    now = clock.now()
     query = (
         select(Notification)
-        .where(Notification.id == note_id, Notification.status == Status.PENDING.value)
+        .where(Notification.id == note_id, _due(now))
         .with_for_update(skip_locked=True)
     )
     note = session.scalar(query)
     username = None if note is None else how.recipients(session, note.account_id)
-    if note is None or username is None or not _claim(session, note_id):
+    if note is None or username is None or not _claim(session, note_id, now):
         return None
     # Read after the claim: another process may have recorded an attempt while we waited.
     session.refresh(note)
@@ -284,40 +298,63 @@ def _deliver_one(
     note.attempts += 1
     if error is None:
         note.status, note.sent_at, note.last_error = Status.SENT.value, clock.now(), None
+        note.next_attempt_at = None
         return Status.SENT
-    log.warning("notification %s failed: %s", note.id, error)
-    note.status, note.last_error = status_after_failure(note.attempts).value, error
+    _record_failure(note, error, clock.now())
     return Status.FAILED
 
 
-def _claim(session: Session, note_id: int) -> bool:
-    """Whether the row is still pending, holding it until this outcome is committed."""
+def _record_failure(note: Notification, error: DeliveryError, now: dt.datetime) -> None:
+    """Pending again after the backoff, or failed for good (MAX_ATTEMPTS, or permanent)."""
+    # The code only: an exception's text can quote the address or the message.
+    log.warning("notification %s failed: %s", note.id, error.code)
+    status = status_after_failure(note.attempts, permanent=error.permanent)
+    note.status, note.last_error = status.value, error.code
+    wait = retry_delay(note.attempts, at_least=error.retry_after)
+    note.next_attempt_at = now + wait if status is Status.PENDING else None
+
+
+def _claim(session: Session, note_id: int, now: dt.datetime) -> bool:
+    """Whether the row is still due, holding it until this outcome is committed."""
     # SQLite has no row locks and ignores SKIP LOCKED: this UPDATE takes its write lock, so
-    # a second job process waits here, then finds the row sent and does not send it again.
+    # a second job process waits here, then finds the row sent (or waiting for its next
+    # attempt) and does not send it again.
     claimed = session.execute(
         update(Notification)
-        .where(Notification.id == note_id, Notification.status == Status.PENDING.value)
+        .where(Notification.id == note_id, _due(now))
         .values(attempts=Notification.attempts)
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], claimed).rowcount == 1
 
 
-def _send(notifier: Notifier, note: Notification, username: str, how: _Sending) -> str | None:
-    """Render and send; returns the error code (the exception's class name) or None."""
-
-    def gettext(message: str) -> str:
-        return how.gettext(note.language, message)
-
-    shown = LocalShown(how.zones, Dates(note.language, gettext))
-    subject, body = render(note.kind, _params(note.params), gettext, shown)
+def _send(
+    notifier: Notifier, note: Notification, username: str, how: _Sending
+) -> DeliveryError | None:
+    """Render and send; returns the failure (with a code: a class name at most) or None."""
+    subject, body = _texts(notifier, note, username, how)
     try:
         notifier.send(
             to=username, subject=subject, body=body, notification_id=note.id, kind=note.kind
         )
+    except DeliveryError as error:
+        return error
     except SEND_ERRORS as error:
-        return type(error).__name__[:64]
+        return DeliveryError(type(error).__name__)
     return None
+
+
+def _texts(notifier: Notifier, note: Notification, username: str, how: _Sending) -> tuple[str, str]:
+    """(subject, body) for an e-mail; ("", the SMS) for a number the notifier texts."""
+
+    def gettext(message: str) -> str:
+        return how.gettext(note.language, message)
+
+    dates, params = Dates(note.language, gettext), _params(note.params)
+    if isinstance(notifier, ShortMessages) and notifier.sends_sms(username):
+        shown = SmsShown(how.zones.ports, dates, gettext)
+        return "", render_sms(note.kind, params, gettext, shown)
+    return render(note.kind, params, gettext, LocalShown(how.zones, dates))
 
 
 def _params(text: str) -> dict[str, object]:

@@ -29,3 +29,5 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     # An error code (the exception's class name), never a message: those can quote addresses.
     last_error: Mapped[str | None] = mapped_column(String(64), default=None)
+    # After a failed send, not before this (the backoff); None: due as soon as written.
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -25,16 +25,32 @@ from puerta.web import api_docs, pages, problems
 from puerta.web.api import (
     accounts,
     appointments,
+    assisted,
+    documents,
     draws,
     geofence,
     port_officers,
     ports,
     requests,
+    shelters,
+    vulnerability,
 )
 from puerta.web.pages.render import STATIC_DIR
 
 log = logging.getLogger("puerta.access")
-ROUTERS = (accounts, ports, requests, draws, appointments, port_officers, geofence)
+ROUTERS = (
+    accounts,
+    ports,
+    requests,
+    draws,
+    appointments,
+    port_officers,
+    geofence,
+    assisted,
+    vulnerability,
+    shelters,
+    documents,
+)
 
 
 def create_app(

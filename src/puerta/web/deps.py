@@ -12,13 +12,16 @@ from puerta import i18n
 from puerta.accounts import service as accounts
 from puerta.accounts.domain import Role, require_role
 from puerta.accounts.service import AccountView
+from puerta.audit.domain import OnBehalf
 from puerta.errors import NotAuthenticated
 from puerta.runtime import Runtime
 
 
 def get_runtime(request: Request) -> Runtime:
+    """This request's runtime: the app's, copied so that a delegated token can mark it as
+    acting for a person (FastAPI hands the same copy to every dependency of the request)."""
     runtime: Runtime = request.app.state.runtime
-    return runtime
+    return runtime.for_request()
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -34,6 +37,8 @@ def current_account(
         raise NotAuthenticated()
     account = accounts.account_for_token(uow=runtime.uow(), clock=runtime.clock, token=token)
     request.state.language = account.language
+    if account.acting_id is not None:
+        runtime.acting = OnBehalf(actor_id=account.acting_id, account_id=account.id)
     return account
 
 
@@ -53,6 +58,9 @@ def requires(*roles: Role) -> Callable[[AccountView], AccountView]:
 
 Registrant = Annotated[AccountView, Depends(requires(Role.REGISTRANT))]
 Admin = Annotated[AccountView, Depends(requires(Role.ADMIN))]
+Caseworker = Annotated[AccountView, Depends(requires(Role.CASEWORKER))]
+# Caseworkers and admins: the case-handling endpoints, where an admin may act on any case.
+CaseStaff = Annotated[AccountView, Depends(requires(Role.CASEWORKER, Role.ADMIN))]
 
 
 def request_language(request: Request) -> str:

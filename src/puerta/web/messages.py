@@ -14,6 +14,7 @@ from puerta import dates, i18n
 from puerta.accounts.domain import GROUP_PROBLEMS
 from puerta.errors import DomainError
 from puerta.notifications.domain import message_ids as notification_messages
+from puerta.vulnerability.domain import message_ids as need_messages
 from puerta.web import problems
 
 
@@ -38,7 +39,7 @@ def all_messages() -> list[str]:
     ids = [cls.message for cls in errors]
     ids += list(problems.UI_MESSAGES) + list(i18n.REASON_TEXT.values()) + [i18n.OTHER_REASON]
     ids += list(GROUP_PROBLEMS) + notification_messages() + page_messages()
-    ids += dates.message_ids()
+    ids += dates.message_ids() + need_messages()
     return sorted(set(ids))
 
 

@@ -1,5 +1,15 @@
 """Server-rendered pages for people, officers and admins (see docs/pages.md)."""
 
-from puerta.web.pages import admin, auth, officer, person, public
+from puerta.web.pages import (
+    admin,
+    auth,
+    caseworker,
+    documents,
+    officer,
+    person,
+    public,
+    shelters,
+    vulnerability,
+)
 
-ROUTERS = (public, auth, person, officer, admin)
+ROUTERS = (public, auth, person, officer, admin, caseworker, vulnerability, shelters, documents)

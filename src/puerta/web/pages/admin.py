@@ -190,7 +190,11 @@ def _users(page: Page, username: str | None, **context: Any) -> HTMLResponse:
             found = accounts.get_account(uow=page.runtime.uow(), username=username)
         except DomainError as error:
             context = {**_error(page, error), **context}
-    return _page(page, "users", found=found, query=username or "", roles=list(Role), **context)
+    organizations = accounts.list_organizations(uow=page.runtime.uow())
+    return _page(
+        page, "users", found=found, query=username or "", roles=list(Role),
+        organizations=organizations, **context,
+    )  # fmt: skip
 
 
 @router.post("/users/role", response_class=HTMLResponse)
@@ -205,6 +209,7 @@ def set_role(page: AdminPage, form: Form) -> Response:
             role=role,
             port=field_text(form, "port") or None,
             actor_id=page.account_id,
+            organization=field_text(form, "organization") or None,
         )
     except ValueError:
         return _users(page, username, **_error(page, Invalid()))

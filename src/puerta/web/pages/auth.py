@@ -25,7 +25,12 @@ from puerta.web.pages.session import (
 )
 
 router = APIRouter(include_in_schema=False)
-HOMES = {Role.REGISTRANT: "/status", Role.OFFICER: "/officer", Role.ADMIN: "/admin"}
+HOMES = {
+    Role.REGISTRANT: "/status",
+    Role.CASEWORKER: "/caseworker",
+    Role.OFFICER: "/officer",
+    Role.ADMIN: "/admin",
+}
 REGISTER_TITLE = N_("Create account")
 LOGIN_TITLE = N_("Log in")
 

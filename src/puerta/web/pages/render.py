@@ -98,6 +98,7 @@ NOTICES = {
     "cancelled": N_("You gave up the appointment. You can ask again when requests open."),
     "saved": N_("Saved."),
     "checked_in": N_("Checked in."),
+    "claimed": N_("The account is yours now. Your caseworker can no longer use it for you."),
 }
 
 

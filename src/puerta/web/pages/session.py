@@ -22,6 +22,7 @@ from puerta import i18n
 from puerta.accounts import service as accounts
 from puerta.accounts.domain import Role, require_role
 from puerta.accounts.service import AccountView
+from puerta.audit.domain import OnBehalf
 from puerta.errors import Forbidden, NotAuthenticated
 from puerta.runtime import Runtime
 from puerta.web.deps import RuntimeDep
@@ -29,6 +30,8 @@ from puerta.web.deps import RuntimeDep
 SESSION_COOKIE = "puerta_session"
 CSRF_COOKIE = "puerta_csrf"
 LANGUAGE_COOKIE = "puerta_lang"
+# While a caseworker acts for a person, their own session waits here (pages/caseworker.py).
+STAFF_COOKIE = "puerta_staff_session"
 
 
 class CsrfFailed(Forbidden):
@@ -76,7 +79,7 @@ class Page:
                 continue
             max_age = (
                 self.runtime.settings.token_ttl_hours * 3600
-                if name == SESSION_COOKIE
+                if name in (SESSION_COOKIE, STAFF_COOKIE)
                 else 365 * 24 * 3600
             )
             response.set_cookie(
@@ -142,6 +145,9 @@ def get_page(request: Request, runtime: RuntimeDep) -> Page:
     )
     if token and account is None:
         page.set_cookies[SESSION_COOKIE] = None
+    if account is not None and account.acting_id is not None:
+        # A caseworker acting for a person (a delegated session): audit names them both.
+        runtime.acting = OnBehalf(actor_id=account.acting_id, account_id=account.id)
     if len(seed) != 43:
         page.csrf_seed = secrets.token_urlsafe(32)
         page.set_cookies[CSRF_COOKIE] = page.csrf_seed
@@ -191,6 +197,8 @@ RegistrantPage = Annotated[Page, Depends(page_for(Role.REGISTRANT))]
 StaffPage = Annotated[Page, Depends(page_for(Role.OFFICER, Role.ADMIN))]
 OfficerPage = Annotated[Page, Depends(page_for(Role.OFFICER))]
 AdminPage = Annotated[Page, Depends(page_for(Role.ADMIN))]
+CaseworkerPage = Annotated[Page, Depends(page_for(Role.CASEWORKER))]
+CaseStaffPage = Annotated[Page, Depends(page_for(Role.CASEWORKER, Role.ADMIN))]
 LoggedInPage = Annotated[Page, Depends(page_for(*Role))]
 
 

@@ -1,0 +1,1 @@
+"""Immigration documents per member, their reminders and statistics (§4, item 2)."""
