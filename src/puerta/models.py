@@ -8,7 +8,9 @@ import puerta.audit.tables
 import puerta.deployment
 import puerta.documents.tables
 import puerta.draws.tables
+import puerta.incidents.tables
 import puerta.notifications.tables
+import puerta.proofs.tables
 import puerta.shelters.tables
 import puerta.vulnerability.tables  # noqa: F401
 from puerta.db import Base

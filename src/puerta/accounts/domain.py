@@ -31,6 +31,8 @@ class Role(enum.StrEnum):
     CASEWORKER = "caseworker"
     OFFICER = "officer"
     ADMIN = "admin"
+    # A caseworker of the incidents team: triages the reports (puerta.incidents).
+    INCIDENTS = "incidents"
 
 
 class InvalidUsername(Invalid):

@@ -5,22 +5,27 @@ the group, as screening answers are). Its lifecycle: ``requested`` becomes ``iss
 ``denied``; an ``issued`` one becomes ``expired`` once its expiry date has passed (the job
 does it, and so does any change that finds the date past).
 
-The suppression rule at the end is shared with the public statistics: every count from 1
-to 9 is hidden, and then more cells are hidden until no published total leaves exactly one
-hidden cell to be worked out by subtraction.
+The statistics' small-count suppression lives in ``puerta.disclosure``, shared with every
+public aggregate; its names are re-exported here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
-import statistics
 import unicodedata
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Final, Generic, Literal, TypeVar
 
+from puerta.disclosure import FEWER_THAN_10 as FEWER_THAN_10
+from puerta.disclosure import HIDDEN as HIDDEN
+from puerta.disclosure import SMALL as SMALL
+from puerta.disclosure import Shown as Shown
+from puerta.disclosure import Suppression as Suppression
+from puerta.disclosure import Total as Total
+from puerta.disclosure import median as median
+from puerta.disclosure import percentile as percentile
+from puerta.disclosure import suppress as suppress
 from puerta.errors import Conflict, Invalid
 
 MAX_OFFICE_LENGTH = 80
@@ -30,11 +35,6 @@ EARLIEST = dt.date(2000, 1, 1)
 MAX_VALIDITY_YEARS = 10
 # Days before the expiry when the person is reminded, largest first.
 REMINDER_DAYS = (30, 7)
-# Counts from 1 to this are never published (statistics and the public aggregates).
-SMALL = 9
-FEWER_THAN_10: Final = "<10"  # a count from 1 to 9
-HIDDEN: Final = "hidden"  # any count, hidden so that a fewer-than-10 cannot be worked out
-Shown = int | Literal["<10", "hidden"]
 # Signs an office name may hold besides letters, digits and spaces ("INM Tapachula (Siglo XXI)").
 _OFFICE_SIGNS = frozenset(".,-'()/#&°")
 
@@ -263,69 +263,3 @@ def due_reminder(expires_on: dt.date, *, today: dt.date, reminded: int | None) -
     if not due or (reminded is not None and reminded <= min(due)):
         return None
     return min(due)
-
-
-# -- statistics ---------------------------------------------------------------------------
-
-
-def median(values: Sequence[int]) -> float:
-    return float(statistics.median(values))
-
-
-def percentile(values: Sequence[int], share: float) -> int:
-    """The nearest-rank percentile: the smallest value with ``share`` of them at or below it."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(share * len(ordered))) - 1]
-
-
-K = TypeVar("K", bound=Hashable)
-
-
-@dataclass(frozen=True)
-class Total(Generic[K]):
-    """A published total: ``cell`` holds the sum of ``parts`` (all keys of one table)."""
-
-    cell: K
-    parts: tuple[K, ...]
-
-
-@dataclass(frozen=True)
-class Suppression(Generic[K]):
-    """Which cells are hidden: counts from 1 to 9, and those hidden to protect them."""
-
-    small: frozenset[K]
-    protecting: frozenset[K]
-
-    def shown(self, key: K, value: int) -> Shown:
-        if key in self.small:
-            return FEWER_THAN_10
-        return HIDDEN if key in self.protecting else value
-
-
-def _protector(total: Total[K], values: Mapping[K, int], hidden: set[K]) -> K | None:
-    """The cell to hide as well when ``total`` has exactly one hidden cell, else None."""
-    members = (total.cell, *total.parts)
-    if sum(1 for key in members if key in hidden) != 1:
-        return None
-    visible = [key for key in total.parts if key not in hidden]
-    # The smallest part, a non-zero one first: hiding a 0 beside a 1 would show the 1.
-    if visible:
-        return min(visible, key=lambda key: (values[key] == 0, values[key]))
-    return total.cell
-
-
-def suppress(values: Mapping[K, int], totals: Iterable[Total[K]]) -> Suppression[K]:
-    """Hide every count from 1 to 9, then, until stable, one more cell of each published
-    total (itself a cell of ``values``) that has exactly one hidden cell: the smallest part."""
-    equations = list(totals)
-    small = {key for key, value in values.items() if 1 <= value <= SMALL}
-    hidden = set(small)
-    changed = True
-    while changed:
-        changed = False
-        for total in equations:
-            extra = _protector(total, values, hidden)
-            if extra is not None:
-                hidden.add(extra)
-                changed = True
-    return Suppression(frozenset(small), frozenset(hidden - small))

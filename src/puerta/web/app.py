@@ -29,11 +29,15 @@ from puerta.web.api import (
     documents,
     draws,
     geofence,
+    incidents,
     port_officers,
     ports,
+    proofs,
     requests,
     shelters,
+    verify,
     vulnerability,
+    wellknown,
 )
 from puerta.web.pages.render import STATIC_DIR
 
@@ -50,6 +54,9 @@ ROUTERS = (
     vulnerability,
     shelters,
     documents,
+    proofs,
+    verify,
+    incidents,
 )
 
 
@@ -77,6 +84,8 @@ def create_app(
     app.state.runtime = runtime
     for module in ROUTERS:
         app.include_router(module.router, prefix="/api/v1")
+    # /.well-known/puerta-keys.json and puerta-status.json: at the site's root (RFC 8615).
+    app.include_router(wellknown.router)
     app.include_router(api_docs.router)
     for page_module in pages.ROUTERS:
         app.include_router(page_module.router)

@@ -5,11 +5,27 @@ from puerta.web.pages import (
     auth,
     caseworker,
     documents,
+    incidents,
     officer,
     person,
+    proofs,
     public,
     shelters,
+    verify,
     vulnerability,
 )
 
-ROUTERS = (public, auth, person, officer, admin, caseworker, vulnerability, shelters, documents)
+ROUTERS = (
+    public,
+    auth,
+    person,
+    officer,
+    admin,
+    caseworker,
+    vulnerability,
+    shelters,
+    documents,
+    proofs,
+    verify,
+    incidents,
+)

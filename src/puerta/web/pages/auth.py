@@ -30,6 +30,7 @@ HOMES = {
     Role.CASEWORKER: "/caseworker",
     Role.OFFICER: "/officer",
     Role.ADMIN: "/admin",
+    Role.INCIDENTS: "/triage",
 }
 REGISTER_TITLE = N_("Create account")
 LOGIN_TITLE = N_("Log in")

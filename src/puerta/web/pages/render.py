@@ -115,6 +115,7 @@ ROLE_NAMES = {
     "caseworker": N_("Caseworker"),
     "officer": N_("Port officer"),
     "admin": N_("Administrator"),
+    "incidents": N_("Incidents caseworker"),
 }
 
 

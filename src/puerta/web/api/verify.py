@@ -1,0 +1,7 @@
+"""verify API (filled in by its feature)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["verify"])
