@@ -196,6 +196,7 @@ def _build(rt: Runtime, clock: FixedClock, world: World) -> None:
         ("officer", Role.OFFICER, PORT, None),
         ("officer_other_port", Role.OFFICER, OTHER_PORT, None),
         ("other_registrant", Role.REGISTRANT, None, None),
+        ("incidents", Role.INCIDENTS, None, None),
     ):
         world.accounts[name] = _account(rt, role, port, org)
     _build_appointments(rt, clock, world)

@@ -53,136 +53,139 @@ ROLES = (
     "caseworker",
     "other_caseworker",
     "admin",
+    "incidents",
 )
-Row = tuple[Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]
+Row = tuple[Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome, Outcome]
 
-# One column per role, in the order of ROLES (anon, reg, other, off, off2, case, case2, admin).
+# One column per role, in the order of ROLES (anon, reg, other, off, off2, case, case2, admin,
+# inc).
 # "registrant" owns the resource a path names; "other_registrant" is a second registrant acting
 # on it (on their own account for /me). "officer" works at the port concerned (san-ysidro),
 # "officer_other_port" at another (laredo). "caseworker" is the caseworker of the case: the
 # assisted account and the exception request are assigned to them, the shelter is their
-# organization's; "other_caseworker" works for another organization.
+# organization's; "other_caseworker" works for another organization. "incidents" is a
+# caseworker of the incidents team, who triages crime reports.
 # fmt: off
 ACCESS: dict[Route, Row] = {
-        #anon   reg    other  off    off2   case   case2  admin
+        #anon   reg    other  off    off2   case   case2  admin  inc
     ("POST", "/api/v1/accounts"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("POST", "/api/v1/auth/token"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("POST", "/api/v1/auth/logout"):
-        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/me"):
-        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (401,   ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("PUT", "/api/v1/me/group"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/me/group"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/ports"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("PUT", "/api/v1/ports/{slug}/capacity/{date}"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("POST", "/api/v1/requests"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/requests/current"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("DELETE", "/api/v1/requests/current"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("POST", "/api/v1/draws"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("GET", "/api/v1/draws/{window}"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/windows/current"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/me/appointment"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("POST", "/api/v1/me/appointment/confirm"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("POST", "/api/v1/me/appointment/cancel"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("GET", "/api/v1/appeals"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   ALLOW),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   ALLOW, 403),
     ("POST", "/api/v1/appeals/{appeal_id}/decision"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("GET", "/api/v1/ports/{slug}/manifest/{date}"):
-        (401,   403,   403,   ALLOW, 403,   403,   403,   ALLOW),
+        (401,   403,   403,   ALLOW, 403,   403,   403,   ALLOW, 403),
     # Another port's officer is let through, to be told there is no such appointment at their
     # port (404), exactly as for a wrong number: a 403 would confirm the number is real.
     ("POST", "/api/v1/checkins"):
-        (401,   403,   403,   ALLOW, ALLOW, 403,   403,   403),
+        (401,   403,   403,   ALLOW, ALLOW, 403,   403,   403,   403),
     ("POST", "/api/v1/appointments/{appointment_id}/no-show"):
-        (401,   403,   403,   ALLOW, 403,   403,   403,   403),
+        (401,   403,   403,   ALLOW, 403,   403,   403,   403,   403),
     ("GET", "/api/v1/geofence/check"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     # Assisted registration. The person of an assisted account has no password until they
     # claim it; what their delegated token may do is checked apart (TestDelegatedToken).
     ("POST", "/api/v1/assisted"):
-        (401,   403,   403,   403,   403,   ALLOW, ALLOW, 403),
+        (401,   403,   403,   403,   403,   ALLOW, ALLOW, 403,   403),
     # Another caseworker is answered an empty list (TestScoping).
     ("GET", "/api/v1/assisted"):
-        (401,   403,   403,   403,   403,   ALLOW, ALLOW, ALLOW),
+        (401,   403,   403,   403,   403,   ALLOW, ALLOW, ALLOW, 403),
     ("GET", "/api/v1/assisted/{account_id}"):
-        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW, 403),
     ("POST", "/api/v1/assisted/{account_id}/token"):
-        (401,   403,   403,   403,   403,   ALLOW, 403,   403),
+        (401,   403,   403,   403,   403,   ALLOW, 403,   403,   403),
     ("POST", "/api/v1/assisted/{account_id}/assign"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("POST", "/api/v1/accounts/claim"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     # Vulnerability screening and the exception lane.
     ("GET", "/api/v1/screening/needs"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("PUT", "/api/v1/me/screening"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/me/screening"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("POST", "/api/v1/me/exception"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/me/exception"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("POST", "/api/v1/me/exception/review"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     # Another caseworker sees the unassigned queue and their own cases only (TestScoping).
     ("GET", "/api/v1/exceptions"):
-        (401,   403,   403,   403,   403,   ALLOW, ALLOW, ALLOW),
+        (401,   403,   403,   403,   403,   ALLOW, ALLOW, ALLOW, 403),
     ("GET", "/api/v1/exceptions/{exception_id}"):
-        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW, 403),
     # Assigning the case to its own caseworker: they may (it is theirs already), an admin
     # may; another caseworker may assign a case to no one but themself, and not this one.
     ("POST", "/api/v1/exceptions/{exception_id}/assign"):
-        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW, 403),
     # A pending case is decided by its caseworker alone; an admin decides a denial under
     # review, or revokes an approval, not a pending case of a caseworker.
     ("POST", "/api/v1/exceptions/{exception_id}/decision"):
-        (401,   403,   403,   403,   403,   ALLOW, 403,   403),
+        (401,   403,   403,   403,   403,   ALLOW, 403,   403,   403),
     ("POST", "/api/v1/exceptions/{exception_id}/urgent"):
-        (401,   403,   403,   403,   403,   ALLOW, 403,   403),
+        (401,   403,   403,   403,   403,   ALLOW, 403,   403,   403),
     ("POST", "/api/v1/exceptions/{exception_id}/urgent/approve"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     # Shelters.
     ("GET", "/api/v1/shelters"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/shelters/export.hsds.json"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/shelters/export.hxl.csv"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("POST", "/api/v1/shelters"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("POST", "/api/v1/shelters/import"):
-        (401,   403,   403,   403,   403,   403,   403,   ALLOW),
+        (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("PUT", "/api/v1/shelters/{slug}/occupancy"):
-        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW),
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW, 403),
     # Immigration documents. Another family's document is not found (404), as a wrong id is:
     # a 403 would confirm the id is real.
     ("POST", "/api/v1/me/documents"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("PATCH", "/api/v1/me/documents/{document_id}"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/me/documents"):
-        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403),
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/stats/documents"):
-        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
 }
 # fmt: on
 

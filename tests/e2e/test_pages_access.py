@@ -26,15 +26,15 @@ from tests.conftest import FAST_HASHER, OPEN_INSTANT
 from tests.e2e.pages_helpers import csrf, register, staff_login
 
 Outcome = Literal["allow", "login", 403]
-ROLES = ("anonymous", "registrant", "officer", "caseworker", "admin")
+ROLES = ("anonymous", "registrant", "officer", "caseworker", "admin", "incidents")
 A, L, F = "allow", "login", 403
-PERSON: tuple[Outcome, ...] = (L, A, F, F, F)
-ADMIN: tuple[Outcome, ...] = (L, F, F, F, A)
-EVERYONE: tuple[Outcome, ...] = (A, A, A, A, A)
-CASEWORKER: tuple[Outcome, ...] = (L, F, F, A, F)
+PERSON: tuple[Outcome, ...] = (L, A, F, F, F, F)
+ADMIN: tuple[Outcome, ...] = (L, F, F, F, A, F)
+EVERYONE: tuple[Outcome, ...] = (A, A, A, A, A, A)
+CASEWORKER: tuple[Outcome, ...] = (L, F, F, A, F, F)
 # fmt: off
 PAGES: dict[tuple[str, str], tuple[Outcome, ...]] = {
-    #                                   anon reg off case admin
+    #                                   anon reg off case admin inc
     ("GET", "/"): EVERYONE,
     ("GET", "/translations"): EVERYONE,
     ("GET", "/api/docs"): EVERYONE,
@@ -45,7 +45,7 @@ PAGES: dict[tuple[str, str], tuple[Outcome, ...]] = {
     ("POST", "/register"): EVERYONE,
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
-    ("POST", "/logout"): (L, A, A, A, A),
+    ("POST", "/logout"): (L, A, A, A, A, A),
     ("GET", "/status"): PERSON,
     ("GET", "/group"): PERSON,
     ("POST", "/group"): PERSON,
@@ -56,9 +56,9 @@ PAGES: dict[tuple[str, str], tuple[Outcome, ...]] = {
     ("POST", "/appointment/confirm"): PERSON,
     ("GET", "/appointment/cancel"): PERSON,
     ("POST", "/appointment/cancel"): PERSON,
-    ("GET", "/officer"): (L, F, A, F, A),
-    ("POST", "/officer/checkin"): (L, F, A, F, F),
-    ("POST", "/officer/no-show"): (L, F, A, F, F),
+    ("GET", "/officer"): (L, F, A, F, A, F),
+    ("POST", "/officer/checkin"): (L, F, A, F, F, F),
+    ("POST", "/officer/no-show"): (L, F, A, F, F, F),
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/capacity"): ADMIN,
     ("POST", "/admin/capacity"): ADMIN,
@@ -80,8 +80,8 @@ PAGES: dict[tuple[str, str], tuple[Outcome, ...]] = {
     ("GET", "/claim"): EVERYONE,
     ("POST", "/claim"): EVERYONE,
     ("GET", "/shelters"): EVERYONE,
-    ("GET", "/caseworker/shelters"): (L, F, F, A, A),
-    ("POST", "/caseworker/shelters/{slug}/occupancy"): (L, F, F, A, A),
+    ("GET", "/caseworker/shelters"): (L, F, F, A, A, F),
+    ("POST", "/caseworker/shelters/{slug}/occupancy"): (L, F, F, A, A, F),
     ("GET", "/documents"): PERSON,
     ("POST", "/documents"): PERSON,
     ("POST", "/documents/{document_id}"): PERSON,
@@ -90,10 +90,10 @@ PAGES: dict[tuple[str, str], tuple[Outcome, ...]] = {
     ("GET", "/exception"): PERSON,
     ("POST", "/exception"): PERSON,
     ("POST", "/exception/review"): PERSON,
-    ("GET", "/caseworker/cases"): (L, F, F, A, A),
-    ("GET", "/caseworker/cases/{exception_id}"): (L, F, F, A, A),
-    ("POST", "/caseworker/cases/{exception_id}/assign"): (L, F, F, A, A),
-    ("POST", "/caseworker/cases/{exception_id}/decision"): (L, F, F, A, A),
+    ("GET", "/caseworker/cases"): (L, F, F, A, A, F),
+    ("GET", "/caseworker/cases/{exception_id}"): (L, F, F, A, A, F),
+    ("POST", "/caseworker/cases/{exception_id}/assign"): (L, F, F, A, A, F),
+    ("POST", "/caseworker/cases/{exception_id}/decision"): (L, F, F, A, A, F),
     ("POST", "/caseworker/cases/{exception_id}/urgent"): CASEWORKER,
     ("POST", "/caseworker/cases/{exception_id}/urgent/approve"): ADMIN,
 }
