@@ -49,8 +49,14 @@ def serve(
     """Serve the web app and the API."""
     import uvicorn
 
+    from puerta.config import get_settings
     from puerta.logs import configure_logging
+    from puerta.proofs.keys import require_keys
 
+    try:  # production refuses to start without a proof signing key (docs/proofs.md)
+        require_keys(get_settings())
+    except DomainError as error:
+        raise _fail(error) from None
     configure_logging()
     uvicorn.run(
         "puerta.web.app:create_app",
@@ -325,3 +331,67 @@ def shelters_import(
     except DomainError as error:
         raise _fail(error) from None
     _echo_json(dataclasses.asdict(report))
+
+
+from puerta.incidents.commands import incidents_app  # noqa: E402  (its own module: cli.py's size)
+
+app.add_typer(incidents_app, name="incidents")
+
+
+keys_app = typer.Typer(help="The keys that sign proofs (docs/proofs.md).", no_args_is_help=True)
+proof_app = typer.Typer(help="Signed proofs of registration and appointment.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(proof_app, name="proof")
+
+
+def _keys(action: str) -> None:
+    from puerta.proofs.keys import keys_command
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    try:
+        _echo_json(keys_command(action, settings=rt.settings, clock=rt.clock))
+    except DomainError as error:
+        raise _fail(error) from None
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Write PUERTA_PROOF_KEYS_FILE (mode 0600) with a first key; never overwrites it."""
+    _keys("init")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a key that signs from now; the old one stops signing but stays published."""
+    _keys("rotate")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The published keys (public halves only), as /.well-known/puerta-keys.json shows them."""
+    _keys("list")
+
+
+@proof_app.command("verify")
+def proof_verify(
+    token: Annotated[str, typer.Argument(help="The proof, PU1:...")],
+    keys: Annotated[typer.FileText | None, typer.Option(help="A saved puerta-keys.json.")] = None,
+    status: Annotated[typer.FileText | None, typer.Option(help="A saved status list.")] = None,
+) -> None:
+    """Print the outcome (valid, expired, revoked, forged, unknown_key, not_a_proof) and the
+    facts as JSON; exit 0 only for valid. Without --keys/--status: this server's own."""
+    from puerta.proofs import published, service
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    try:
+        verdict = service.verify_token(
+            uow=rt.uow(), clock=rt.clock, token=token, ring=lambda: rt.proof_keys,
+            keys_text=keys.read() if keys else None, status_text=status.read() if status else None,
+        )  # fmt: skip
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(published.verdict_json(verdict))
+    if not verdict.valid:
+        raise typer.Exit(1)

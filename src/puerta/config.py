@@ -86,8 +86,30 @@ class Settings(BaseSettings):
         return self
 
     jobs_interval_seconds: int = Field(default=60, ge=0)
+    # Signed proofs (puerta.proofs, docs/proofs.md): the signing keys live in this file
+    # (`puerta keys init`) and/or PUERTA_PROOF_KEY (a secret: kept out of repr), never the
+    # database.
+    proof_keys_file: Path = Field(default_factory=lambda: VAR_DIR / "proof-keys.json")
+    proof_key: str | None = Field(default=None, repr=False)
+    proof_registration_days: int = Field(default=30, ge=1, le=366)
+    proof_appointment_grace_days: int = Field(default=1, ge=0, le=30)
+    # The online check by confirmation number and birth date (proofs.lookup): per client address.
+    verify_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
+    verify_rate_per_day: int = Field(default=100, ge=1, le=1_000_000)
+    verify_rate_storage: str = "memory://"
     secret_key: str | None = Field(default=None, min_length=32)
     cookie_secure: bool | None = None
+    # The triage team's key file (puerta.incidents.keys): public keys, and private keys
+    # encrypted under their passphrases. The passphrase is never a setting in production:
+    # PUERTA_INCIDENTS_PASSPHRASE is read only by `puerta incidents keys` (tests and CI).
+    incidents_key_file: Path = Field(default_factory=lambda: VAR_DIR / "incidents-keys.json")
+    incidents_passphrase: str | None = Field(default=None, repr=False)
+
+    @model_validator(mode="after")
+    def _no_incidents_passphrase_in_production(self) -> Settings:
+        if self.env == "production" and self.incidents_passphrase is not None:
+            raise ValueError("PUERTA_INCIDENTS_PASSPHRASE is for tests and CI only")
+        return self
 
     @field_validator("window_timezone")
     @classmethod

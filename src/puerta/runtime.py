@@ -28,6 +28,7 @@ from puerta.draws import lookups
 from puerta.draws.domain import DrawParams
 from puerta.draws.service import DrawConfig
 from puerta.notifications.service import Notifier, Recipients, notifier_from
+from puerta.proofs.keys import KeyRing, key_ring
 from puerta.vault import Vault
 
 
@@ -96,6 +97,11 @@ class Runtime:
     def recipients(self) -> Recipients:
         """For notifications.deliver_pending: where an account's notifications go."""
         return username_of
+
+    @property
+    def proof_keys(self) -> KeyRing:
+        """The proof signing keys (puerta.proofs.keys), read again when their file changes."""
+        return key_ring(self.settings, self.clock)
 
 
 def clock_from(settings: Settings) -> Clock:

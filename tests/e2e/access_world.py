@@ -43,6 +43,8 @@ from puerta.web.api.vulnerability import deadlines, rules
 from puerta.web.app import create_app
 from tests.conftest import FAST_HASHER
 from tests.factories import PASSWORD, TIJUANA, organization, phone
+from tests.incidents_helpers import PASSPHRASE, key_file
+from tests.incidents_helpers import body as incident_body
 
 ALLOW: Literal["allow"] = "allow"
 """Past authorization: a 2xx, or a domain error other than 401 and 403."""
@@ -68,6 +70,7 @@ AFTER_DRAW = dt.datetime(2024, 9, 3, 13, 0, tzinfo=CDT)
 SERVICE_MORNING = dt.datetime(2024, 9, 16, 8, 0, tzinfo=PDT)
 SERVICE_EVENING = dt.datetime(2024, 9, 16, 16, 0, tzinfo=PDT)
 BIRTH_DATE = dt.date(1990, 3, 14)
+UNLOCK = "X-Puerta-Unlock"
 DELEGATED = "delegated"
 """Not a column: the token a caseworker got to act as the assisted person ``delegated``."""
 
@@ -102,6 +105,11 @@ class World:
     """An exception request in the queue: assigned to no one."""
     assisted: dict[str, int] = field(default_factory=dict)
     document_id: int = 0
+    receipt: str = ""
+    """The receipt of a crime report in the world (received, not yet triaged)."""
+    report_id: int = 0
+    unlock: str = ""
+    """The incidents caseworker's unlock value, for the token in their ``auth``."""
 
     def auth(self, name: str) -> dict[str, str]:
         if name == DELEGATED:
@@ -307,6 +315,22 @@ def _build_shelter_and_document(rt: Runtime, world: World) -> None:
     ).id  # fmt: skip
 
 
+def _report(world: World) -> None:
+    """A crime report, sent over HTTP, and the incidents caseworker's unlocked session."""
+    sent = world.client.post(f"{V1}/incidents", json=incident_body())
+    assert sent.status_code == 201, sent.text
+    world.receipt = sent.json()["receipt"]
+    team = world.accounts["incidents"].auth
+    unlocked = world.client.post(
+        f"{V1}/incidents/unlock", json={"passphrase": PASSPHRASE}, headers=team
+    )
+    assert unlocked.status_code == 200, unlocked.text
+    world.unlock = unlocked.json()["unlock"]
+    listed = world.client.get(f"{V1}/incidents", headers=team | {UNLOCK: world.unlock})
+    assert listed.status_code == 200, listed.text
+    world.report_id = listed.json()[0]["id"]
+
+
 @contextmanager
 def open_world(directory: Path) -> Iterator[World]:
     """The app on a fresh SQLite file in ``directory``, with the world built in it."""
@@ -315,11 +339,12 @@ def open_world(directory: Path) -> Iterator[World]:
     Base.metadata.create_all(engine)
     engine.dispose()
     clock = FixedClock(REQUESTS_OPEN)
-    settings = Settings(env="test", database_url=url)
+    settings = Settings(env="test", database_url=url, incidents_key_file=str(key_file(directory)))
     app = create_app(settings, clock=clock, hasher=FAST_HASHER, rng=random.Random(7))
     with TestClient(app, raise_server_exceptions=False) as client:
         world = World(client, clock, app.state.runtime)
         _build(app.state.runtime, clock, world)
+        _report(world)
         yield world
     app.state.runtime.engine.dispose()
 

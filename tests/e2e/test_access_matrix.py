@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -31,6 +32,7 @@ from tests.e2e.access_world import (
     SERVICE_EVENING,
     SERVICE_MORNING,
     SHELTER,
+    UNLOCK,
     URGENT_DATE,
     V1,
     WINDOW,
@@ -43,6 +45,8 @@ from tests.e2e.access_world import (
     request,
 )
 from tests.factories import PASSWORD, TIJUANA, member, phone
+from tests.incidents_helpers import PASSPHRASE
+from tests.incidents_helpers import body as incident_body
 
 ROLES = (
     "anonymous",
@@ -186,6 +190,39 @@ ACCESS: dict[Route, Row] = {
         (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/stats/documents"):
         (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/me/proofs"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
+    ("GET", "/api/v1/me/proofs/{kind}.svg"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
+    ("GET", "/api/v1/me/proofs/{kind}.png"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
+    # The online check officials use: anyone, no account (rate-limited per address).
+    ("POST", "/api/v1/verify"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    # Crime reports: anyone reports and follows up with the receipt; only the incidents team
+    # triages, with the unlock value of its own session.
+    ("POST", "/api/v1/incidents"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("POST", "/api/v1/incidents/lookup"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("POST", "/api/v1/incidents/follow-up"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("GET", "/api/v1/stats/incidents"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    ("POST", "/api/v1/incidents/unlock"):
+        (401,   403,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("GET", "/api/v1/incidents"):
+        (401,   403,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("GET", "/api/v1/incidents/export.huridocs.json"):
+        (401,   403,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("GET", "/api/v1/incidents/{report_id}"):
+        (401,   403,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("POST", "/api/v1/incidents/{report_id}/notes"):
+        (401,   403,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("POST", "/api/v1/incidents/{report_id}/messages"):
+        (401,   403,   403,   403,   403,   403,   403,   403,   ALLOW),
+    ("POST", "/api/v1/incidents/{report_id}/status"):
+        (401,   403,   403,   403,   403,   403,   403,   403,   ALLOW),
 }
 # fmt: on
 
@@ -236,6 +273,11 @@ SHELTERS_CSV = (
     "slug,name,organization,municipality,lat,lon,beds,services\n"
     f"matriz-importada,Casa Importada,{ORG},Tijuana,{TIJUANA['lat']},{TIJUANA['lon']},8,food\n"
 ).encode()
+
+
+def _triage(w: World, path: str, json: Any = None) -> Call:
+    """A triage call, with the unlock value of the incidents caseworker's session."""
+    return Call(path, json=json, headers={UNLOCK: w.unlock})
 
 
 CALLS: dict[Route, Callable[[World, str], Call]] = {
@@ -362,6 +404,47 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
     ),
     ("GET", "/api/v1/me/documents"): lambda w, role: Call(f"{V1}/me/documents"),
     ("GET", "/api/v1/stats/documents"): lambda w, role: Call(f"{V1}/stats/documents"),
+    ("GET", "/api/v1/me/proofs"): lambda w, role: Call(f"{V1}/me/proofs"),
+    ("GET", "/api/v1/me/proofs/{kind}.svg"): lambda w, role: Call(
+        f"{V1}/me/proofs/registration.svg"
+    ),
+    ("GET", "/api/v1/me/proofs/{kind}.png"): lambda w, role: Call(
+        f"{V1}/me/proofs/registration.png"
+    ),
+    ("POST", "/api/v1/verify"): lambda w, role: Call(
+        f"{V1}/verify",
+        json={
+            "confirmation_number": w.held["checkin_target"].confirmation_number,
+            "birth_date": BIRTH_DATE.isoformat(),
+        },
+    ),
+    ("POST", "/api/v1/incidents"): lambda w, role: Call(f"{V1}/incidents", json=incident_body()),
+    ("POST", "/api/v1/incidents/lookup"): lambda w, role: Call(
+        f"{V1}/incidents/lookup", json={"receipt": w.receipt}
+    ),
+    ("POST", "/api/v1/incidents/follow-up"): lambda w, role: Call(
+        f"{V1}/incidents/follow-up", json={"receipt": w.receipt, "text": "They came back."}
+    ),
+    ("GET", "/api/v1/stats/incidents"): lambda w, role: Call(f"{V1}/stats/incidents"),
+    ("POST", "/api/v1/incidents/unlock"): lambda w, role: Call(
+        f"{V1}/incidents/unlock", json={"passphrase": PASSPHRASE}
+    ),
+    ("GET", "/api/v1/incidents"): lambda w, role: _triage(w, f"{V1}/incidents"),
+    ("GET", "/api/v1/incidents/export.huridocs.json"): lambda w, role: _triage(
+        w, f"{V1}/incidents/export.huridocs.json"
+    ),
+    ("GET", "/api/v1/incidents/{report_id}"): lambda w, role: _triage(
+        w, f"{V1}/incidents/{w.report_id}"
+    ),
+    ("POST", "/api/v1/incidents/{report_id}/notes"): lambda w, role: _triage(
+        w, f"{V1}/incidents/{w.report_id}/notes", {"text": "Called legal aid."}
+    ),
+    ("POST", "/api/v1/incidents/{report_id}/messages"): lambda w, role: _triage(
+        w, f"{V1}/incidents/{w.report_id}/messages", {"text": "We are working on it."}
+    ),
+    ("POST", "/api/v1/incidents/{report_id}/status"): lambda w, role: _triage(
+        w, f"{V1}/incidents/{w.report_id}/status", {"status": "in_review"}
+    ),
 }
 
 

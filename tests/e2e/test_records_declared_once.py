@@ -32,6 +32,8 @@ CONTEXTS = (
     "puerta.documents.",
     "puerta.shelters.",
     "puerta.vulnerability.",
+    "puerta.proofs.",
+    "puerta.incidents.",
 )
 # Answers whose shape differs from any record of a context, each with its test below.
 WIRE_ONLY = {GroupRead, TokenRead, GeofenceRead}

@@ -41,7 +41,7 @@ CHECKS = [
     schemathesis.checks.content_type_conformance,
     schemathesis.checks.response_schema_conformance,
 ]
-SIGNED_IN = ("registrant", "officer", "caseworker", "admin")
+SIGNED_IN = ("registrant", "officer", "caseworker", "admin", "incidents")
 REVOKES_ITS_TOKEN = {("POST", f"{V1}/auth/logout")}
 
 

@@ -67,6 +67,14 @@ class EventKind(enum.StrEnum):
     EXCEPTION_REVIEW_REQUESTED = "exception_review_requested"
     URGENT_PROPOSED = "urgent_proposed"
     URGENT_APPROVED = "urgent_approved"
+    # Incident triage: report ids and status codes only, never what happened, who or where
+    # (those are published only with small counts suppressed). Nothing at submission.
+    INCIDENTS_UNLOCKED = "incidents_unlocked"
+    INCIDENT_OPENED = "incident_opened"
+    INCIDENT_STATUS_CHANGED = "incident_status_changed"
+    INCIDENT_NOTE_ADDED = "incident_note_added"
+    INCIDENT_MESSAGE_SENT = "incident_message_sent"
+    INCIDENTS_EXPORTED = "incidents_exported"
 
 
 class Reason(enum.StrEnum):

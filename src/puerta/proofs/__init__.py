@@ -1,1 +1,1 @@
-"""Signed proofs of registration and of appointment that any official verifies offline (§4, item 3)."""
+"""Signed proofs of registration and of appointment, verified offline (§4, item 3)."""

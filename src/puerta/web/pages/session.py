@@ -216,6 +216,8 @@ def end_session(page: Page) -> None:
     page.session_token = None
     page.account = None
     page.set_cookies[SESSION_COOKIE] = None
+    # The triage team's unlocked keys (pages/triage.py) end with the session.
+    page.set_cookies["puerta_incidents_unlock"] = None
 
 
 def field_text(form: FormData, name: str, default: str = "") -> str:
