@@ -89,7 +89,11 @@ def manifest(
         ]
 
 
-def _find(session: Session, number: str, birth_date: dt.date, port: str | None) -> Appointment:
+def find_appointment(
+    session: Session, number: str, birth_date: dt.date, port: str | None
+) -> Appointment:
+    """The appointment a confirmation number and any member's birth date name (at ``port``
+    when given), else ``no_matching_appointment``: check-in and the online verification."""
     query = select(Appointment).where(
         Appointment.confirmation_number == rules.normalize_confirmation_number(number)
     )
@@ -115,7 +119,7 @@ def check_in(
     """Check a group in at the port by confirmation number and any member's birth date."""
     now = clock.now()
     with uow:
-        row = _find(uow.session, confirmation_number, birth_date, officer_port)
+        row = find_appointment(uow.session, confirmation_number, birth_date, officer_port)
         today = port_today(row.port, now)
         row.store(row.state.check_in(now, officer=officer_id, today=today))
         record(

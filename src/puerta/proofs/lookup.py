@@ -67,7 +67,7 @@ def check_online(
     """The minimal facts of the appointment with this number and a member born that day."""
     with uow:
         try:
-            row = checkin._find(uow.session, confirmation_number, birth_date, None)
+            row = checkin.find_appointment(uow.session, confirmation_number, birth_date, None)
         except rules.NoMatchingAppointment:
             raise NoMatchToVerify() from None
         members = uow.session.scalars(
