@@ -69,7 +69,7 @@ def request_language(request: Request) -> str:
     if language:
         return str(language)
     runtime = get_runtime(request)
-    token = _token_from(request)
+    token = bearer_token(request)
     if token:
         try:
             account = accounts.account_for_token(
@@ -81,6 +81,7 @@ def request_language(request: Request) -> str:
     return i18n.negotiate(request.headers.get("accept-language"), runtime.settings.default_language)
 
 
-def _token_from(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the Authorization header, if there is one."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None

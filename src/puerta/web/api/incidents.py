@@ -30,7 +30,7 @@ from puerta.incidents.service import NewReport, Receipt, ReporterView, Unlocked
 from puerta.incidents.stats import IncidentStats
 from puerta.incidents.triage import ReportSummary, ReportView
 from puerta.runtime import Runtime
-from puerta.web.deps import RowId, RuntimeDep, requires
+from puerta.web.deps import RowId, RuntimeDep, bearer_token, requires
 from puerta.web.problems import PROBLEM_JSON
 
 router = APIRouter(tags=["incidents"])
@@ -43,11 +43,6 @@ NOT_CONFIGURED: dict[int | str, dict[str, Any]] = {
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 }
-
-
-def bearer_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def unlocked_keys(

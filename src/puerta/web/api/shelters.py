@@ -12,19 +12,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from puerta import i18n
-from puerta.accounts.domain import Role
-from puerta.accounts.service import AccountView
 from puerta.geo.domain import InvalidCoordinates
 from puerta.shelters import csvimport, exports, service
 from puerta.shelters.domain import POPULATIONS, SERVICES, Need, ShelterListing, ShelterView
 from puerta.shelters.schemas import OccupancyWrite, ShelterCreate
 from puerta.shelters.service import ImportReport, OccupancyView
-from puerta.web.deps import Admin, RuntimeDep, request_language, requires
+from puerta.web.deps import Admin, CaseStaff, RuntimeDep, request_language
 from puerta.web.problems import problem
 
 router = APIRouter(tags=["shelters"])
-# The caseworkers of the shelter's organization and admins; the use case checks which shelter.
-Caseworker = Annotated[AccountView, Depends(requires(Role.CASEWORKER, Role.ADMIN))]
 CSV_BODY = {
     "requestBody": {
         "required": True,
@@ -130,7 +126,7 @@ def rejected_file(request: Request, rejected: csvimport.CsvRejected) -> JSONResp
 
 @router.put("/shelters/{slug}/occupancy", response_model=OccupancyView)
 def update_occupancy(
-    slug: str, body: OccupancyWrite, account: Caseworker, runtime: RuntimeDep
+    slug: str, body: OccupancyWrite, account: CaseStaff, runtime: RuntimeDep
 ) -> OccupancyView:
     """Report the people staying now (kept as history); 0 to the shelter's beds."""
     return service.update_occupancy(
