@@ -127,6 +127,19 @@ class TestRefusals:
                 assert kid_at <= position < kid_at + 8  # a byte of the kid itself
         assert Outcome.FORGED in outcomes
 
+    @pytest.mark.parametrize("extra", [b"\x00", b"\xa0", b"anything at all"])
+    def test_bytes_after_the_cose_sign1_are_forged(self, extra: bytes) -> None:
+        # They are not signed: a verifier that ignored them would pass an altered token.
+        raw = bytes(base45.b45decode(cose.sign(appointment(), KEY)[4:]))
+        assert verify("PU1:" + base45.b45encode(raw + extra).decode()).outcome is Outcome.FORGED
+
+    def test_bytes_after_the_protected_header_are_forged(self) -> None:
+        signed = cbor2.loads(bytes(base45.b45decode(cose.sign(appointment(), KEY)[4:])))
+        protected, unprotected, payload, signature = signed.value
+        longer = cbor2.CBORTag(18, [protected + b"\x00", unprotected, payload, signature])
+        token = "PU1:" + base45.b45encode(cbor2.dumps(longer)).decode()
+        assert verify(token).outcome is Outcome.FORGED
+
     def test_another_key_is_unknown(self) -> None:
         assert verify(cose.sign(appointment(), OTHER)).outcome is Outcome.UNKNOWN_KEY
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,10 +69,15 @@ class NotAProof(Exception):
 
 
 def _loads(data: bytes) -> Any:
+    """Exactly one CBOR item: bytes after it are not signed, so they make the token forged."""
+    stream = io.BytesIO(data)
     try:
-        return cbor2.loads(data)
+        item = cbor2.CBORDecoder(stream).decode()
     except Exception:  # cbor2 raises several kinds on arbitrary bytes
         raise Malformed("not CBOR") from None
+    if stream.tell() != len(data):
+        raise Malformed("trailing bytes")
+    return item
 
 
 def _unwrap(token: str) -> bytes:
