@@ -242,3 +242,8 @@ class TestSealing:
         for token, sent in (("token-b", value), ("token-a", value[:-2] + "AA"), ("", value)):
             with pytest.raises(sealing.Locked):
                 sealing.keys_of_session(token, sent)
+
+    def test_no_unlock_value_is_made_without_a_token(self) -> None:
+        # A key derived from an empty token is one anyone can compute.
+        with pytest.raises(sealing.Locked):
+            sealing.lock_for_session("", {"kid": b"\x01" * 32})

@@ -236,14 +236,6 @@ class When:
     def month_text(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    @property
-    def first_day(self) -> dt.date:
-        return dt.date(self.year, self.month, 1)
-
-    @property
-    def last_day(self) -> dt.date:
-        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
-
 
 def parse_when(month: str, day: int | None, *, today: dt.date) -> When:
     """``YYYY-MM`` and an optional day of it; neither may lie after ``today``."""

@@ -103,6 +103,8 @@ def open_message(key: bytes, sealed: str) -> str:
 
 def lock_for_session(token: str, keys: dict[str, bytes]) -> str:
     """The unlock value: the team's private keys (by key id) under a key from ``token``."""
+    if not token:
+        raise Locked()  # a key from no token would be a key anyone can compute
     payload = json.dumps({kid: raw.hex() for kid, raw in sorted(keys.items())}).encode()
     box = SecretBox(_hkdf(token.encode(), _UNLOCK_INFO))
     return _b64(bytes(box.encrypt(payload)))
