@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import http.client
 import json
 import ssl
@@ -39,6 +40,15 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """Built once: loading the system's certificates for every message costs more than it."""
+    # TLS verification stays on: the default context checks the certificate and host name.
+    return urllib.request.build_opener(
+        _NoRedirects, urllib.request.HTTPSHandler(context=ssl.create_default_context())
+    )
+
+
 @dataclass(frozen=True)
 class TwilioSms:
     """SMS to phone-number usernames through a Twilio-compatible Messages API."""
@@ -60,12 +70,8 @@ class TwilioSms:
         request = urllib.request.Request(
             self.endpoint(), data=self._form(to, body), method="POST", headers=self._headers()
         )
-        # TLS verification stays on: the default context checks the certificate and host name.
-        opener = urllib.request.build_opener(
-            _NoRedirects, urllib.request.HTTPSHandler(context=ssl.create_default_context())
-        )
         try:
-            with opener.open(request, timeout=self.timeout) as response:
+            with _opener().open(request, timeout=self.timeout) as response:
                 status, answer = response.status, response.read(MAX_ANSWER_BYTES)
         except urllib.error.HTTPError as error:
             raise _refusal(error) from None

@@ -63,9 +63,12 @@ class SmsSize:
     segments: int
 
 
+# Every character GSM-7 can send (the extension table's take two septets each).
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
 def encoding_of(text: str) -> Encoding:
-    allowed = GSM7_BASIC | GSM7_EXTENSION
-    return Encoding.GSM7 if all(char in allowed for char in text) else Encoding.UCS2
+    return Encoding.GSM7 if all(char in _GSM7 for char in text) else Encoding.UCS2
 
 
 def _costs(text: str, encoding: Encoding) -> list[int]:

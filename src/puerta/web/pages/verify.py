@@ -4,6 +4,7 @@ is the check by confirmation number and birth date, for anyone, limited per addr
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -76,10 +77,15 @@ def verify_page(page: PageDep) -> HTMLResponse:
     return response
 
 
+@functools.cache
+def _worker_script() -> bytes:
+    return (STATIC_DIR / "verify-sw.js").read_bytes()
+
+
 @router.get("/verify-sw.js")
 def service_worker() -> Response:
     """The verifier's service worker, at the root so that its scope can cover /verify."""
-    body = (STATIC_DIR / "verify-sw.js").read_bytes()
+    body = _worker_script()
     # Browsers look for a new worker on each visit; no-cache lets them revalidate it.
     headers = {"Cache-Control": "no-cache"}
     return Response(body, media_type="text/javascript", headers=headers)
