@@ -68,10 +68,20 @@ mutation: $(VENV)/.mutation-installed
 	env -u PUERTA_TEST_DATABASE_URL $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results
 
-bench: dev
+$(VENV)/.bench-installed: $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# Every benchmark, each rewriting its section of BENCHMARKS.md. The intake's load runs need
+# wrk and nginx (Debian: apt-get install -y wrk nginx) and PostgreSQL on 127.0.0.1:5432.
+INTAKE_GROUPS ?= 60000
+DAY_ONE ?= 450000
+bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/geofence.py
 	$(BIN)/python benchmarks/draw.py
 	$(BIN)/python benchmarks/pages.py
+	$(BIN)/python benchmarks/intake.py --profile 20000
+	$(BIN)/python benchmarks/intake.py --groups $(INTAKE_GROUPS) --balanced --day-one $(DAY_ONE)
 
 clean:
 	rm -rf $(VENV) var node_modules mutants .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -46,7 +46,8 @@ from puerta.accounts.tables import epoch_us
 from puerta.appointments.commitments import ensure_commitment
 from puerta.appointments.domain import PORTS, WindowSchedule
 from puerta.clock import FixedClock
-from puerta.config import DEFAULT_PORT_SEATS
+from puerta.config import DEFAULT_PORT_SEATS, Settings
+from puerta.datakeys import DataKeys, bind, load_keks
 from puerta.db import UnitOfWork, make_engine, session_factory
 from puerta.draws import allocation, readers, service
 from puerta.draws import entries as packing
@@ -295,10 +296,20 @@ def insert_population(db: sqlite3.Connection, people: Population) -> None:
     db.commit()
 
 
+def with_data_keys(engine: sqlalchemy.Engine) -> sqlalchemy.Engine:
+    """``engine`` with the test data keys bound: the window's secret is sealed at rest."""
+    clock = FixedClock(SCHEDULE.opens_at(WINDOW))
+    ring = DataKeys(lambda: load_keks(Settings(env="test"), clock), engine.begin, clock)
+    bind(engine, ring)
+    ring.prepare()
+    return engine
+
+
 def build(path: Path, requests: int) -> None:
     """The schema, the population and the window's commitment, in a WAL-mode file."""
     engine = sqlalchemy.create_engine(f"sqlite:///{path}")
     metadata.create_all(engine)
+    with_data_keys(engine)
     with contextlib.closing(sqlite3.connect(path)) as db:
         insert_population(db, population(requests))
     with session_factory(engine)() as session:
@@ -344,7 +355,7 @@ def database_copy(master: Path) -> Iterator[UnitOfWork]:
     shutil.copyfile(master, copy)
     with open(copy, "rb+") as written:
         os.fsync(written.fileno())  # no write-back of the copy left to compete with the draw
-    engine = make_engine(f"sqlite:///{copy}")
+    engine = with_data_keys(make_engine(f"sqlite:///{copy}"))
     with engine.connect(), engine.connect(), engine.connect():
         pass  # the three connections a draw uses, opened (pragmas and all) outside the timing
     try:

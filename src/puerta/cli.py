@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -50,11 +51,13 @@ def serve(
     import uvicorn
 
     from puerta.config import get_settings
+    from puerta.datakeys import require_data_keys
     from puerta.logs import configure_logging
     from puerta.proofs.keys import require_keys
 
     try:  # production refuses to start without a proof signing key (docs/proofs.md)
         require_keys(get_settings())
+        require_data_keys(get_settings())  # nor without its data keys' KEK (docs/encryption.md)
     except DomainError as error:
         raise _fail(error) from None
     configure_logging()
@@ -66,6 +69,9 @@ def serve(
         workers=workers,
         access_log=False,
         log_config=None,
+        # The client address the rate limits count: X-Forwarded-For from these peers only.
+        proxy_headers=True,
+        forwarded_allow_ips=get_settings().forwarded_allow_ips,
     )
 
 
@@ -75,8 +81,39 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     from puerta.config import get_settings
     from puerta.migrate import upgrade
 
-    upgrade(get_settings().database_url, revision)
+    try:  # in production, sealing personal data needs the KEK (docs/encryption.md)
+        upgrade(get_settings().database_url, revision)
+    except DomainError as error:
+        raise _fail(error) from None
     typer.echo(f"database at revision {revision}")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="The file to write; it must not exist.")],
+) -> None:
+    """Copy the database to PATH while it serves: SQLite's online backup, or pg_dump -Fc."""
+    from puerta.backup import backup
+    from puerta.config import get_settings
+
+    try:
+        _echo_json(dataclasses.asdict(backup(database_url=get_settings().database_url, path=path)))
+    except DomainError as error:
+        raise _fail(error) from None
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file made by `puerta db backup`.")],
+) -> None:
+    """Restore PATH into PUERTA_DATABASE_URL, which must be new and empty (docs/operations.md)."""
+    from puerta.backup import restore
+    from puerta.config import get_settings
+
+    try:
+        _echo_json(dataclasses.asdict(restore(database_url=get_settings().database_url, path=path)))
+    except DomainError as error:
+        raise _fail(error) from None
 
 
 @app.command()
@@ -288,11 +325,14 @@ def draw_verify(window: WindowDate) -> None:
 
 @jobs_app.command("tick")
 def jobs_tick() -> None:
-    """Commit the open window's secret, expire overdue offers, send notifications."""
-    from puerta.jobs import tick
+    """Commit the open window's secret, expire overdue offers, send notifications; under the
+    jobs lease: while another process holds it, do nothing and print {"ticked": false}."""
+    from puerta.jobs import tick_once
     from puerta.runtime import cli_runtime
 
-    _echo_json(dataclasses.asdict(tick(cli_runtime())))
+    report = tick_once(cli_runtime())
+    done = {} if report is None else dataclasses.asdict(report)
+    _echo_json({"ticked": report is not None, **done})
 
 
 @audit_app.command("verify")
@@ -338,7 +378,10 @@ from puerta.incidents.commands import incidents_app  # noqa: E402  (its own modu
 app.add_typer(incidents_app, name="incidents")
 
 
-keys_app = typer.Typer(help="The keys that sign proofs (docs/proofs.md).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="The keys that sign proofs (docs/proofs.md) and seal personal data (docs/encryption.md).",
+    no_args_is_help=True,
+)
 proof_app = typer.Typer(help="Signed proofs of registration and appointment.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(proof_app, name="proof")
@@ -371,6 +414,58 @@ def keys_rotate() -> None:
 def keys_list() -> None:
     """The published keys (public halves only), as /.well-known/puerta-keys.json shows them."""
     _keys("list")
+
+
+def _data_keys(action: str, batch: int = 1000) -> None:
+    from puerta.datakeys.rotation import data_keys_command
+    from puerta.models import metadata
+    from puerta.runtime import cli_runtime
+
+    rt = cli_runtime()
+    try:
+        _echo_json(data_keys_command(action, settings=rt.settings, ring=rt.data_keys,
+                                     metadata=metadata, clock=rt.clock, batch=batch))  # fmt: skip
+    except DomainError as error:
+        raise _fail(error) from None
+
+
+@keys_app.command("data-init")
+def keys_data_init() -> None:
+    """Write PUERTA_DATA_KEY_FILE (mode 0600) with a first key-encryption key; never overwrites."""
+    _data_keys("init")
+
+
+@keys_app.command("data-rewrap")
+def keys_data_rewrap() -> None:
+    """A new key-encryption key: every data key wrapped by it, the old one dropped; no data
+    changes (with PUERTA_DATA_KEY: wrapped by its first key)."""
+    _data_keys("rewrap")
+
+
+@keys_app.command("data-rotate")
+def keys_data_rotate() -> None:
+    """A new data key, which seals every new value from now (in every process within 60 s)."""
+    _data_keys("rotate")
+
+
+@keys_app.command("data-reencrypt")
+def keys_data_reencrypt(
+    batch: Annotated[int, typer.Option(help="Rows per transaction.", min=1)] = 1000,
+) -> None:
+    """Seal again under the current data key every value sealed under an older one."""
+    _data_keys("reencrypt", batch)
+
+
+@keys_app.command("data-retire")
+def keys_data_retire() -> None:
+    """Delete the data keys no value uses any more (the current one stays)."""
+    _data_keys("retire")
+
+
+@keys_app.command("data-list")
+def keys_data_list() -> None:
+    """The data keys: id, wrapping key's id, when made, how many values each seals."""
+    _data_keys("list")
 
 
 @proof_app.command("verify")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,6 +28,19 @@ DEFAULT_PORT_SEATS: dict[str, int] = {
     "calexico": 75,
     "san-ysidro": 385,
 }
+RATE_SETTINGS = (
+    "rate_login_per_address",
+    "rate_accounts_per_address",
+    "rate_requests_per_account",
+    "rate_requests_per_address",
+    "rate_verify_per_address",
+    "rate_proofs_per_account",
+    "rate_proofs_per_address",
+    "rate_incidents_per_address",
+)
+# Tests log in hundreds of times from one test client address: with PUERTA_ENV=test every
+# limit is this many times higher, unless a test sets the scales itself.
+TEST_RATE_SCALE = 1000
 
 
 class Settings(BaseSettings):
@@ -91,12 +105,51 @@ class Settings(BaseSettings):
     # database.
     proof_keys_file: Path = Field(default_factory=lambda: VAR_DIR / "proof-keys.json")
     proof_key: str | None = Field(default=None, repr=False)
+    # Personal data at rest (puerta.datakeys, docs/encryption.md): the key-encryption keys
+    # live in this file and/or PUERTA_DATA_KEY (a secret: kept out of repr), never the database.
+    data_key_file: Path = Field(default_factory=lambda: VAR_DIR / "data-keys.json")
+    data_key: str | None = Field(default=None, repr=False)
     proof_registration_days: int = Field(default=30, ge=1, le=366)
     proof_appointment_grace_days: int = Field(default=1, ge=0, le=30)
-    # The online check by confirmation number and birth date (proofs.lookup): per client address.
-    verify_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
-    verify_rate_per_day: int = Field(default=100, ge=1, le=1_000_000)
-    verify_rate_storage: str = "memory://"
+    # Rate limits (puerta.ratelimits; README, "Rate limits and lockouts"), counted in the
+    # database so that every process shares them. In the notation of `limits`, several
+    # joined by ";"; empty: none. A shelter's wifi puts many people behind one address.
+    rate_login_per_address: str = "60/minute;600/hour"
+    rate_accounts_per_address: str = "20/hour;100/day"
+    rate_requests_per_account: str = "10/minute;60/hour"
+    rate_requests_per_address: str = "300/minute"
+    rate_verify_per_address: str = "10/minute;100/day"
+    rate_proofs_per_account: str = "60/hour"
+    rate_proofs_per_address: str = "600/hour"
+    rate_incidents_per_address: str = "20/hour;100/day"
+    # Multiply every per-address (per-account) limit; unset: 1, or TEST_RATE_SCALE in tests.
+    rate_limit_address_scale: int | None = Field(default=None, ge=1, le=10**9)
+    rate_limit_account_scale: int | None = Field(default=None, ge=1, le=10**9)
+    lockout_failures: int = Field(default=10, ge=1, le=10_000)
+    lockout_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    lockout_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    # Peers whose X-Forwarded-For `puerta serve` believes (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @field_validator(*RATE_SETTINGS)
+    @classmethod
+    def _rate_notation(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError("write limits as 10/minute;100/day (empty: none)") from None
+        return value.strip()
+
+    def rate_scale(self, scope: Literal["address", "account"]) -> int:
+        """How many times the configured limits of ``scope`` are allowed."""
+        chosen = (
+            self.rate_limit_address_scale if scope == "address" else self.rate_limit_account_scale
+        )
+        if chosen is not None:
+            return chosen
+        return TEST_RATE_SCALE if self.env == "test" else 1
+
     secret_key: str | None = Field(default=None, min_length=32)
     cookie_secure: bool | None = None
     # The triage team's key file (puerta.incidents.keys): public keys, and private keys

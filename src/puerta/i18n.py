@@ -23,6 +23,7 @@ from puerta.errors import DomainError
 
 LOCALES_DIR = Path(__file__).parent / "web" / "locales"
 SOURCE_LANGUAGE = "en"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Human wording for the geofence's machine reasons, shown inside ``outside_geofence``.
 REASON_TEXT: dict[str, str] = {
@@ -76,10 +77,13 @@ def translate_error(error: DomainError, language: str) -> str:
     }
     text = gettext(language, error.message)
     try:
-        return text.format(**params)
+        shown = text.format(**params)
     except (KeyError, IndexError, ValueError):
         # A broken translation must never turn an error into a crash.
-        return error.message.format(**params)
+        shown = error.message.format(**params)
+    # A value quoted from the request may hold an unpaired surrogate (JSON's "\ud800"),
+    # which no UTF-8 answer can carry: it is shown as U+FFFD.
+    return _SURROGATE.sub("\ufffd", shown)
 
 
 def _dates(language: str) -> Dates:

@@ -2,8 +2,12 @@
 
 Every worker of ``puerta serve --workers N`` runs the ticker, but only the holder of the
 deployment's ``jobs`` lease ticks: it renews the lease each time, and another worker takes
-over once it expires (the holder stopped). ``puerta jobs tick`` (cron) ticks without a lease;
-each tick's work is safe to run twice at once: nothing is expired or sent twice.
+over once it expires (the holder stopped). ``puerta jobs tick`` (cron) takes the same lease
+for the length of its tick and gives it up at the end, so of several started at once, or
+beside a serving worker, one ticks and the others do nothing. Under the lease, every step
+still claims each due item (an offer, a document, an overdue case, a notification) with a
+conditional UPDATE before acting on it, so even two ticks at once (a lease that expired
+under a slow tick) expire, remind and send each thing once, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ log = logging.getLogger("puerta.jobs")
 LEASE = "jobs"
 # A lease outlives a few missed ticks, so a slow tick does not hand the jobs over.
 LEASE_INTERVALS = 3
+# A tick from cron holds the lease this long at least (it gives it up when done): longer
+# than any tick takes, so a second cron tick never starts beside a slow first one. Killed
+# part-way, it leaves the lease to expire; per-item claims keep even that case to once.
+CRON_LEASE = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ def tick(rt: Runtime) -> TickReport:
     from puerta.vulnerability.service import notify_overdue
 
     notify_overdue(uow=rt.uow(), clock=rt.clock)
+    # Rate-limit counters whose window has ended (a later hit would reset them anyway).
+    rt.limits.purge()
     report = deliver_pending(
         uow=rt.uow(),
         notifier=rt.notifier,
@@ -73,6 +83,18 @@ def tick_if_holder(rt: Runtime) -> TickReport | None:
     if not hold_lease(uow=rt.uow(), name=LEASE, holder=rt.instance, now=rt.clock.now(), ttl=ttl):
         return None
     return tick(rt)
+
+
+def tick_once(rt: Runtime) -> TickReport | None:
+    """One tick under the jobs lease (``puerta jobs tick``, from cron), given up at its end;
+    None, and nothing done, while another process holds it."""
+    ttl = max(dt.timedelta(seconds=rt.settings.jobs_interval_seconds * LEASE_INTERVALS), CRON_LEASE)
+    if not hold_lease(uow=rt.uow(), name=LEASE, holder=rt.instance, now=rt.clock.now(), ttl=ttl):
+        return None
+    try:
+        return tick(rt)
+    finally:
+        _release(rt)
 
 
 def run_periodically(rt: Runtime, stop: threading.Event) -> None:

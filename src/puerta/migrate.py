@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
 
+from puerta.config import Settings
 from puerta.errors import DomainError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,19 +28,21 @@ def require_schema(engine: Engine) -> None:
         raise NotMigrated()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, settings: Settings | None = None) -> Config:
     config = Config()
+    if settings is not None:  # else the migrations read the environment's (get_settings)
+        config.attributes["settings"] = settings
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, settings: Settings | None = None) -> None:
+    command.upgrade(alembic_config(url, settings), revision)
 
 
-def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+def downgrade(url: str, revision: str, *, settings: Settings | None = None) -> None:
+    command.downgrade(alembic_config(url, settings), revision)
 
 
 def make_revision(url: str, message: str) -> None:

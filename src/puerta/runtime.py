@@ -14,22 +14,29 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from puerta.accounts.rights import Holder
 from puerta.accounts.service import GroupLock, username_of
 from puerta.appointments.booking import Slots
 from puerta.appointments.domain import WindowSchedule
 from puerta.appointments.groups import check_group_unlocked
+from puerta.appointments.rights import AppointmentsHeld
 from puerta.appointments.service import WindowDrawn
 from puerta.audit.domain import ON_BEHALF, OnBehalf
 from puerta.clock import Clock, FixedClock, SystemClock
 from puerta.config import Settings, get_settings
+from puerta.datakeys import DataKeys, bind, load_keks
 from puerta.db import UnitOfWork, make_engine, session_factory
 from puerta.deployment import SIGNING_KEY, Keys, shared_key
+from puerta.documents.rights import DocumentsHeld
 from puerta.draws import lookups
 from puerta.draws.domain import DrawParams
 from puerta.draws.service import DrawConfig
 from puerta.notifications.service import Notifier, Recipients, notifier_from
 from puerta.proofs.keys import KeyRing, key_ring
+from puerta.proofs.rights import ProofsHeld
+from puerta.ratelimits.limiter import RateLimits
 from puerta.vault import Vault
+from puerta.vulnerability.rights import VulnerabilityHeld
 
 
 @dataclass
@@ -47,13 +54,19 @@ class Runtime:
     notifier: Notifier
     # Who this process is when it holds a job lease (puerta.deployment); unique per runtime.
     instance: str
-    # Seals and opens the fields kept encrypted at rest (key from the signing secret).
+    # The data keys that seal personal data at rest (puerta.datakeys), bound to the engine.
+    data_keys: DataKeys
+    # Seals and opens the fields kept encrypted at rest, bound to a purpose (the data keys').
     vault: Vault
+    # Rate limits and login lockouts, counted in the database (puerta.ratelimits).
+    limits: RateLimits
     # Set for one request made with a delegated token: every audit event its units of work
     # record names the caseworker, on behalf of the person (puerta.audit.service.record).
     acting: OnBehalf | None = None
 
     def uow(self) -> UnitOfWork:
+        # Before the transaction: the data keys are read (made, the first time) apart from it.
+        self.data_keys.prepare()
         if self.acting is None:
             return UnitOfWork(self.sessions)
         return UnitOfWork(self.sessions, info={ON_BEHALF: self.acting})
@@ -99,6 +112,12 @@ class Runtime:
         return username_of
 
     @property
+    def holders(self) -> tuple[Holder, ...]:
+        """For accounts.rights: each context's part of a person's data, in the order an
+        erasure runs them (a live appointment is given up before the group goes)."""
+        return (AppointmentsHeld(), VulnerabilityHeld(self.vault), DocumentsHeld(), ProofsHeld())
+
+    @property
     def proof_keys(self) -> KeyRing:
         """The proof signing keys (puerta.proofs.keys), read again when their file changes."""
         return key_ring(self.settings, self.clock)
@@ -129,6 +148,8 @@ def build_runtime(
         return shared_key(uow=UnitOfWork(sessions), name=SIGNING_KEY, clock=clock)
 
     keys = Keys(settings.secret_key, generated_key)
+    data_keys = DataKeys(lambda: load_keks(settings, clock), engine.begin, clock)
+    bind(engine, data_keys)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -140,7 +161,9 @@ def build_runtime(
         ),
         rng=rng,
         keys=keys,
-        vault=Vault(keys.signing),
+        data_keys=data_keys,
+        vault=Vault(data_keys),
+        limits=RateLimits(settings=settings, engine=engine, clock=clock, secret=keys.signing),
         notifier=notifier or notifier_from(settings, clock=clock),
         # An identity, not a draw input: unique even when tests seed two runtimes alike.
         instance=f"{os.getpid()}-{secrets.token_hex(6)}",

@@ -127,6 +127,32 @@ class World:
             )
         return _token(self.runtime, self.accounts[name].username)
 
+    def new_registrant(self) -> Account:
+        """A new registrant with a family group of one, for calls that need a clean slate."""
+        return _account(self.runtime)
+
+    def throwaway(self, role: str) -> str:
+        """The name of a new account for a call that uses its account up (an erasure): a
+        registrant with a family for either registrant, an assisted person with a new
+        delegated token for ``delegated``; any other role's call is refused before it
+        uses anything up, and goes as the role itself."""
+        self.clock.set(AFTER_DRAW)
+        if role in ("registrant", "other_registrant"):
+            account = self.new_registrant()
+        elif role == DELEGATED:
+            caseworker = self.accounts["caseworker"].view
+            person = _assisted(self.runtime, caseworker).account_id
+            _set_group(self.runtime, person)
+            auth = _delegated_token(self.runtime, caseworker, person)
+            token = auth["Authorization"].removeprefix("Bearer ")
+            view = accounts.account_for_token(uow=self.runtime.uow(), clock=self.clock, token=token)
+            account = Account(person, view.username, auth, view)
+        else:
+            return role
+        name = f"throwaway-{account.id}"
+        self.accounts[name] = account
+        return name
+
     def new_claim_code(self) -> str:
         """The claim code of a new assisted account of the caseworker, for one claim."""
         return _assisted(self.runtime, self.accounts["caseworker"].view).claim_code
@@ -332,9 +358,10 @@ def _report(world: World) -> None:
 
 
 @contextmanager
-def open_world(directory: Path) -> Iterator[World]:
-    """The app on a fresh SQLite file in ``directory``, with the world built in it."""
-    url = f"sqlite:///{directory / 'puerta.db'}"
+def open_world(directory: Path, url: str | None = None) -> Iterator[World]:
+    """The app on a fresh SQLite file in ``directory`` (or on the empty database ``url``),
+    with the world built in it."""
+    url = url or f"sqlite:///{directory / 'puerta.db'}"
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     engine.dispose()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from httpx import Response
 
@@ -84,6 +84,13 @@ ACCESS: dict[Route, Row] = {
         (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
     ("GET", "/api/v1/me/group"):
         (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
+    # A person's data: the export, and the erasure (each call erases a throwaway account).
+    ("GET", "/api/v1/me/export"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
+    ("DELETE", "/api/v1/me"):
+        (401,   ALLOW, ALLOW, 403,   403,   403,   403,   403,   403),
+    ("GET", "/api/v1/health"):
+        (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("GET", "/api/v1/ports"):
         (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
     ("PUT", "/api/v1/ports/{slug}/capacity/{date}"):
@@ -137,6 +144,9 @@ ACCESS: dict[Route, Row] = {
         (401,   403,   403,   403,   403,   403,   403,   ALLOW, 403),
     ("POST", "/api/v1/accounts/claim"):
         (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
+    # Lifting a login lockout: an admin, or the caseworker of the (assisted) account.
+    ("POST", "/api/v1/accounts/{account_id}/unlock"):
+        (401,   403,   403,   403,   403,   ALLOW, 403,   ALLOW, 403),
     # Vulnerability screening and the exception lane.
     ("GET", "/api/v1/screening/needs"):
         (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW),
@@ -293,6 +303,11 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
         f"{V1}/me/group", json={"members": [member()]}
     ),
     ("GET", "/api/v1/me/group"): lambda w, role: Call(f"{V1}/me/group"),
+    ("GET", "/api/v1/me/export"): lambda w, role: Call(f"{V1}/me/export"),
+    ("DELETE", "/api/v1/me"): lambda w, role: Call(
+        f"{V1}/me", json={"password": PASSWORD, "consent": "signed"}, actor=w.throwaway(role)
+    ),
+    ("GET", "/api/v1/health"): lambda w, role: Call(f"{V1}/health"),
     ("GET", "/api/v1/ports"): lambda w, role: Call(f"{V1}/ports"),
     ("PUT", "/api/v1/ports/{slug}/capacity/{date}"): lambda w, role: Call(
         f"{V1}/ports/{PORT}/capacity/2024-09-20", json={"seats": 40}
@@ -350,6 +365,9 @@ CALLS: dict[Route, Callable[[World, str], Call]] = {
     ("POST", "/api/v1/assisted/{account_id}/assign"): lambda w, role: Call(
         f"{V1}/assisted/{w.assisted['assign_target']}/assign",
         json={"caseworker": w.accounts["caseworker"].id},
+    ),
+    ("POST", "/api/v1/accounts/{account_id}/unlock"): lambda w, role: Call(
+        f"{V1}/accounts/{w.assisted[DELEGATED]}/unlock"
     ),
     ("POST", "/api/v1/accounts/claim"): lambda w, role: Call(
         f"{V1}/accounts/claim",
@@ -478,6 +496,15 @@ class TestAccessMatrix:
         assert sorted(served - ACCESS.keys()) == [], "routes without an access decision"
         assert sorted(ACCESS.keys() - served) == [], "rows for routes that do not exist"
         assert ACCESS.keys() == CALLS.keys(), "every row needs a request to send"
+
+    def test_a_new_route_without_a_row_is_found(self) -> None:
+        # As the context routers are added: an APIRouter under the /api/v1 prefix.
+        app = create_app(Settings(env="test", database_url="sqlite://"))
+        router = APIRouter()
+        router.add_api_route("/matrix-probe/{probe_id}", lambda probe_id: {}, methods=["PATCH"])
+        app.include_router(router, prefix=V1)
+        missing = registered_routes(app) - ACCESS.keys()
+        assert missing == {("PATCH", f"{V1}/matrix-probe/{{probe_id}}")}
 
     @pytest.mark.parametrize(("route", "role"), CASES)
     def test_each_role_gets_exactly_the_access_the_table_gives(

@@ -132,7 +132,9 @@ class TestTheOnlineCheckPage:
     def test_refuses_an_address_over_its_limit_with_retry_after(
         self, settings: Settings, clock: FixedClock
     ) -> None:
-        limited = settings.model_copy(update={"verify_rate_per_minute": 2})
+        limited = settings.model_copy(
+            update={"rate_verify_per_address": "2/minute", "rate_limit_address_scale": 1}
+        )
         app = create_app(limited, clock=clock, hasher=FAST_HASHER, rng=random.Random(7))
         with TestClient(app, raise_server_exceptions=False) as client:
             for _ in range(2):

@@ -19,7 +19,7 @@ from puerta.incidents import domain, keys, sealing, service, triage
 from puerta.incidents.domain import Status
 from puerta.incidents.tables import IncidentEntry, IncidentReport
 from puerta.runtime import Runtime
-from puerta.vault import Vault, VaultError
+from puerta.vault import VaultError
 from tests.factories import staff
 from tests.incidents_helpers import (
     MARKERS,
@@ -171,7 +171,7 @@ class TestWithoutThePassphrase:
                 with pytest.raises((sealing.SealError, ValueError)):
                     sealing.open_message(candidate, value)
             with pytest.raises(VaultError):
-                Vault(lambda: secret).open(value, purpose="incident")
+                runtime.vault.open(value, purpose="incident")
         assert SECRET_TEXT.encode() not in file_bytes
         with pytest.raises(keys.WrongPassphrase):
             keys.unlock(path, "not the team passphrase")

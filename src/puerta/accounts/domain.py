@@ -100,7 +100,10 @@ def normalize_username(raw: str) -> str:
     """An e-mail (lower-cased) or a phone number (digits with a leading +)."""
     value = unicodedata.normalize("NFKC", raw).strip()
     if "@" in value:
-        if not _EMAIL.match(value) or len(value) > 254:
+        # No control, invisible or unpaired-surrogate characters: PostgreSQL cannot store
+        # a NUL, and a zero-width space would make a look-alike of someone's address.
+        unprintable = any(unicodedata.category(ch).startswith("C") for ch in value)
+        if unprintable or not _EMAIL.match(value) or len(value) > 254:
             raise InvalidUsername()
         return value.lower()
     phone = _PHONE_NOISE.sub("", value)
@@ -275,6 +278,10 @@ class CaseworkerNeedsOrganization(DomainError):
     code = "caseworker_needs_organization"
     status = 422
     message = "A caseworker account must belong to an organization."
+
+
+def is_organization_slug(slug: str) -> bool:
+    return _ORG_SLUG.fullmatch(slug) is not None
 
 
 def clean_organization(slug: str, name: str) -> tuple[str, str]:

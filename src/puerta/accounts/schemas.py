@@ -104,3 +104,16 @@ class ReassignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     caseworker: int = Field(ge=1, le=2**31 - 1, strict=True)
+
+
+class ErasureBody(BaseModel):
+    """What confirms an erasure: the account's password (a caseworker acting for the person:
+    their own password, and how the person consented, as for assisted registration)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=256)
+    consent: str | None = Field(
+        default=None, max_length=16, examples=["signed"],
+        description="With a delegated token: spoken or signed. Ignored otherwise.",
+    )  # fmt: skip

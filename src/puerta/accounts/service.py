@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -30,9 +31,24 @@ from puerta.clock import Clock
 from puerta.db import UnitOfWork
 from puerta.errors import NotFound
 from puerta.geo.domain import check_port_slug
+from puerta.ratelimits.limiter import LoginGuard
 
-# Verified when a username is unknown, so a wrong username costs as much as a wrong password.
-_DUMMY_HASH = PasswordHasher().hash("not-a-real-password")
+
+def dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified when a username is unknown, so that a wrong username costs what a wrong
+    password does: a hash of ``hasher``'s own parameters, made once per process."""
+    return _dummy_hash(
+        hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len,
+        hasher.salt_len, hasher.type,
+    )  # fmt: skip
+
+
+@functools.cache
+def _dummy_hash(
+    time_cost: int, memory_cost: int, parallelism: int, hash_len: int, salt_len: int, kind: Type
+) -> str:
+    hasher = PasswordHasher(time_cost, memory_cost, parallelism, hash_len, salt_len, type=kind)
+    return hasher.hash("not-a-real-password")
 
 
 class GroupNotFound(NotFound):
@@ -140,7 +156,9 @@ def _staff_port(role: Role, port: str | None) -> str | None:
 
 def organization_id(session: Session, slug: str) -> int:
     """The row id of the organization ``slug``, or ``unknown_organization``."""
-    found = session.scalar(select(Organization.id).where(Organization.slug == slug))
+    # A text no slug can be is not looked up (PostgreSQL refuses a NUL in a query).
+    query = select(Organization.id).where(Organization.slug == slug)
+    found = session.scalar(query) if domain.is_organization_slug(slug) else None
     if found is None:
         raise domain.UnknownOrganization(slug=slug)
     return found
@@ -159,16 +177,38 @@ def log_in(
     username: str,
     password: str,
     ttl: dt.timedelta,
+    guard: LoginGuard | None = None,
 ) -> tuple[str, dt.datetime]:
-    """Check the password and issue a bearer token; returns (token, expiry)."""
+    """Check the password and issue a bearer token; returns (token, expiry).
+
+    With a ``guard``, a locked username is refused before its password is checked, and a
+    failure is counted towards a lockout whether or not an account has the username."""
     try:
         name = domain.normalize_username(username)
     except domain.InvalidUsername:
         name = ""
+    guard = guard if name else None  # a malformed username is nobody's: nothing to lock
+    if guard is not None:
+        guard.check(name)
+    try:
+        issued = _issue_token(uow, clock, hasher, name=name, password=password, ttl=ttl)
+    except domain.BadCredentials:
+        if guard is not None:
+            guard.failed(name)
+        raise
+    if guard is not None:
+        guard.succeeded(name)
+    return issued
+
+
+def _issue_token(
+    uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, *, name: str, password: str,
+    ttl: dt.timedelta,
+) -> tuple[str, dt.datetime]:  # fmt: skip
     with uow:
         account = uow.session.scalar(select(Account).where(Account.username == name))
         try:
-            hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            hasher.verify(account.password_hash if account else dummy_hash(hasher), password)
         except (VerificationError, InvalidHashError):
             raise domain.BadCredentials() from None
         if account is None:
@@ -193,14 +233,33 @@ def log_in(
 def account_for_token(*, uow: UnitOfWork, clock: Clock, token: str) -> AccountView:
     """The account a live bearer token belongs to."""
     with uow:
-        row = uow.session.execute(
-            select(Account, AuthToken.expires_at, AuthToken.acting_id)
-            .join(AuthToken, AuthToken.account_id == Account.id)
-            .where(AuthToken.token_hash == token_hash(token))
-        ).first()
-        if row is None or row[1] <= clock.now():
-            raise domain.InvalidToken()
-        return _view(row[0], acting_id=row[2])
+        found = accounts_for_tokens(uow.session, [token_hash(token)], clock.now())
+    if not found:
+        raise domain.InvalidToken()
+    return next(iter(found.values()))
+
+
+def accounts_for_tokens(
+    session: Session, hashes: Sequence[str], now: dt.datetime
+) -> dict[str, AccountView]:
+    """The accounts that live bearer tokens (given as ``token_hash``) belong to, by hash, in
+    one statement: the request intake looks up a whole batch of callers at once."""
+    a, t = Account, AuthToken
+    rows = session.execute(
+        select(a.id, a.username, a.role, a.language, a.port, a.created_at, a.organization_id,
+               t.acting_id, t.token_hash, t.expires_at)
+        .join(t, t.account_id == a.id)
+        .where(t.token_hash.in_(set(hashes)))
+    )  # fmt: skip
+    found = {}
+    for row in rows:
+        if row.expires_at > now:
+            found[row.token_hash] = AccountView(
+                id=row.id, username=row.username, role=Role(row.role), language=row.language,
+                port=row.port, created_at=row.created_at, organization_id=row.organization_id,
+                acting_id=row.acting_id,
+            )  # fmt: skip
+    return found
 
 
 def log_out(*, uow: UnitOfWork, token: str) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from puerta.datakeys import SealedDate, SealedText
 from puerta.db import Base, UTCDateTime
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -108,11 +109,15 @@ class GroupMember(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    given_names: Mapped[str] = mapped_column(String(100))
-    family_names: Mapped[str] = mapped_column(String(100))
-    birth_date: Mapped[dt.date] = mapped_column(Date)
+    # Names, birth date and document number are sealed at rest (puerta.datakeys): SQL can
+    # neither compare nor order them, so readers select them and compare in Python.
+    given_names: Mapped[str] = mapped_column(SealedText("group_members.given_names"))
+    family_names: Mapped[str] = mapped_column(SealedText("group_members.family_names"))
+    birth_date: Mapped[dt.date] = mapped_column(SealedDate("group_members.birth_date"))
     nationality: Mapped[str] = mapped_column(String(3))
     languages: Mapped[str] = mapped_column(String(200), default="")
-    id_document: Mapped[str | None] = mapped_column(String(64), default=None)
+    id_document: Mapped[str | None] = mapped_column(
+        SealedText("group_members.id_document"), default=None
+    )
 
     group: Mapped[Group] = relationship(back_populates="members")

@@ -185,12 +185,18 @@ def cancel_by_person(*, uow: UnitOfWork, clock: Clock, account_id: int) -> Appoi
     now = clock.now()
     with uow:
         row = _latest(uow.session, account_id)
-        row.store(row.state.cancel_by_person(now))
-        by: dict[str, object] = {"by": Canceller.PERSON.value}
-        _log(uow.session, row, EventKind.APPOINTMENT_CANCELLED, now, account_id, by)
+        give_up(uow.session, row, now, account_id)
         view = appointment_view(uow.session, row, now)
         uow.commit()
     return view
+
+
+def give_up(session: Session, row: Appointment, now: dt.datetime, actor_id: int) -> None:
+    """The person's cancellation, in the caller's transaction (also before their data is
+    erased): the lifecycle refuses anything but a live offer or appointment."""
+    row.store(row.state.cancel_by_person(now))
+    by: dict[str, object] = {"by": Canceller.PERSON.value}
+    _log(session, row, EventKind.APPOINTMENT_CANCELLED, now, actor_id, by)
 
 
 def cancel_by_admin(

@@ -102,12 +102,13 @@ def find_appointment(
         # "wrong port": that would tell an officer anywhere which number and birth date hold.
         query = query.where(Appointment.port == port)
     row = session.scalar(query)
-    born = select(GroupMember.id).where(
-        GroupMember.group_id == (row.group_id if row else -1),
-        GroupMember.birth_date == birth_date,
+    # Birth dates are sealed at rest (puerta.datakeys): the number finds the group, then its
+    # members' birth dates are opened and compared here, never in SQL.
+    born = select(GroupMember.birth_date).where(
+        GroupMember.group_id == (row.group_id if row else -1)
     )
     # A wrong number and a wrong birth date answer alike: no oracle for guessing numbers.
-    if row is None or session.scalar(born.limit(1)) is None:
+    if row is None or birth_date not in session.scalars(born).all():
         raise rules.NoMatchingAppointment()
     return row
 

@@ -7,6 +7,7 @@ runtime passes ``check_group_unlocked`` to ``accounts.service.set_group`` (Runti
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -47,6 +48,13 @@ def check_group_location(
     nationalities = session.scalars(
         select(GroupMember.nationality).where(GroupMember.group_id == group_id)
     ).all()
+    return verdict_for(nationalities, lat=lat, lon=lon, on=on)
+
+
+def verdict_for(
+    nationalities: Sequence[str], *, lat: float, lon: float, on: dt.date
+) -> GeofenceVerdict:
+    """The verdict for a group of these nationalities at (lat, lon); refused when outside."""
     verdict = geo.check_location(lat=lat, lon=lon, on=on, nationalities=nationalities)
     if not verdict.eligible:
         raise OutsideGeofence(reason=verdict.reason)

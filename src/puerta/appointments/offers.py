@@ -138,23 +138,27 @@ def expire_offers(*, uow: UnitOfWork, clock: Clock) -> int:
                 Appointment.expires_at <= now,
             )
         ).all()
-        expired = 0
-        for offer in due:
-            if not _still_offered(uow.session, offer.id):
-                continue  # another tick expired it, or the person confirmed it, meanwhile
-            expired += 1
-            offer.store(offer.state.expire(now))
-            record(
-                uow.session, at=now, kind=EventKind.OFFER_EXPIRED, actor_id=None,
-                subject=f"appointment:{offer.id}", data={"port": offer.port},
-            )  # fmt: skip
-            enqueue(
-                uow.session, account_id=offer.account_id, kind=NotificationKind.OFFER_EXPIRED,
-                language=_language(uow.session, offer.account_id), at=now,
-                params={"port": offer.port, "service_date": offer.service_date.isoformat()},
-            )  # fmt: skip
+        expired = sum(expire_offer(uow.session, offer, now) for offer in due)
         uow.commit()
     return expired
+
+
+def expire_offer(session: Session, offer: Appointment, now: dt.datetime) -> bool:
+    """Expire one offer past its deadline, in the caller's transaction; False when another
+    transaction expired it, or the person confirmed it, meanwhile."""
+    if not _still_offered(session, offer.id):
+        return False
+    offer.store(offer.state.expire(now))
+    record(
+        session, at=now, kind=EventKind.OFFER_EXPIRED, actor_id=None,
+        subject=f"appointment:{offer.id}", data={"port": offer.port},
+    )  # fmt: skip
+    enqueue(
+        session, account_id=offer.account_id, kind=NotificationKind.OFFER_EXPIRED,
+        language=_language(session, offer.account_id), at=now,
+        params={"port": offer.port, "service_date": offer.service_date.isoformat()},
+    )  # fmt: skip
+    return True
 
 
 def _still_offered(session: Session, appointment_id: int) -> bool:

@@ -9,6 +9,7 @@ import datetime as dt
 import enum
 import random
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from puerta.errors import Conflict, Forbidden, Invalid, NotFound
@@ -17,6 +18,8 @@ from puerta.errors import Conflict, Forbidden, Invalid, NotFound
 CONFIRMATION_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CONFIRMATION_LENGTH = 8
 _NOT_IN_NUMBER = re.compile(r"[\s\-]")
+_IN_NUMBER = frozenset(CONFIRMATION_ALPHABET)
+_CONTROL = ("Cc", "Cs")
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -142,8 +145,10 @@ def format_confirmation_number(number: str) -> str:
 
 
 def normalize_confirmation_number(raw: str) -> str:
-    """Accept any case, spaces and hyphens."""
-    return _NOT_IN_NUMBER.sub("", raw).upper()[:32]
+    """Accept any case, spaces and hyphens; a character no number has gives "", no one's."""
+    number = _NOT_IN_NUMBER.sub("", raw).upper()[:32]
+    # Not even looked up: PostgreSQL refuses a NUL in a query, and no other is in a number.
+    return number if set(number) <= _IN_NUMBER else ""
 
 
 def slot_starts(first: dt.time, last: dt.time) -> list[dt.time]:
@@ -158,7 +163,10 @@ def choose_slot(starts: Sequence[dt.time], persons: Mapping[dt.time, int]) -> dt
 
 
 def _explanation(text: str) -> str | None:
-    cleaned = " ".join(text.split())
+    # Control characters go (PostgreSQL cannot even store a NUL); line breaks and tabs
+    # become spaces.
+    kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _CONTROL)
+    cleaned = " ".join(kept.split())
     return cleaned if 3 <= len(cleaned) <= 500 else None
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from puerta.appointments.lifecycle import AppealState, AppointmentState, Canceller
 from puerta.appointments.rules import AppealStatus, AppointmentStatus
+from puerta.datakeys import SealedText
 from puerta.db import Base, UTCDateTime
 
 _STATE_FIELDS = tuple(AppointmentState.__dataclass_fields__)
@@ -47,8 +48,11 @@ class WindowCommitment(Base):
 
     window: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
-    # Revealed with the draw; kept here until then (see the README's security notes).
-    secret: Mapped[str] = mapped_column(String(64))
+    # Sealed at rest (puerta.datakeys) until the draw reveals it, copying it to ``revealed``:
+    # before then the database, its dumps and its backups do not tell it. Deferred: only the
+    # draw opens it, not every request that looks the commitment up.
+    secret: Mapped[str] = mapped_column(SealedText("window_commitments.secret"), deferred=True)
+    revealed: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

@@ -60,6 +60,8 @@ class EventKind(enum.StrEnum):
     DELEGATION_STARTED = "delegation_started"
     ACCOUNT_CLAIMED = "account_claimed"
     CASE_REASSIGNED = "case_reassigned"
+    # A login lockout lifted early by an admin or the account's caseworker (puerta.ratelimits).
+    ACCOUNT_UNLOCKED = "account_unlocked"
     SCREENING_SET = "screening_set"
     EXCEPTION_REQUESTED = "exception_requested"
     EXCEPTION_ASSIGNED = "exception_assigned"
@@ -75,6 +77,9 @@ class EventKind(enum.StrEnum):
     INCIDENT_NOTE_ADDED = "incident_note_added"
     INCIDENT_MESSAGE_SENT = "incident_message_sent"
     INCIDENTS_EXPORTED = "incidents_exported"
+    # A person's right to their data (puerta.accounts.rights): counts and codes only.
+    DATA_EXPORTED = "data_exported"
+    ACCOUNT_ERASED = "account_erased"
 
 
 class Reason(enum.StrEnum):

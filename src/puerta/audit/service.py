@@ -199,3 +199,12 @@ def list_events(*, uow: UnitOfWork, after_seq: int = 0, limit: int = 100) -> lis
     with uow:
         rows = uow.session.execute(_event_rows().where(AuditEvent.seq > after_seq).limit(limit))
         return [Event(*row) for row in rows]
+
+
+def events_about(session: Session, subjects: Sequence[str], *, limit: int) -> list[Event]:
+    """The events whose subject is one of ``subjects``, in seq order, at most ``limit``
+    (a person's export: their account, group, requests, appointments...)."""
+    if not subjects:
+        return []
+    query = _event_rows().where(AuditEvent.subject.in_(sorted(set(subjects)))).limit(limit)
+    return [Event(*row) for row in session.execute(query)]

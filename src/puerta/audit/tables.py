@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from puerta.db import Base, UTCDateTime
@@ -19,6 +19,8 @@ Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # A person's export reads the events about their records (puerta.accounts.rights).
+    __table_args__ = (Index("ix_audit_events_subject", "subject"),)
 
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

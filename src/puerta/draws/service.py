@@ -97,6 +97,7 @@ def run_draw(
     """Run the draw of a closed window once; running it again returns the first result."""
     now = clock.now()
     with uow:
+        _lock_window(uow.session, window)
         existing = _draw_of(uow.session, window)
         if existing is not None:
             return _view(uow.session, existing)
@@ -108,6 +109,20 @@ def run_draw(
         view = _view(uow.session, draw, created=True)
         uow.commit()
     return view
+
+
+def _lock_window(session: Session, window: dt.date) -> None:
+    """Hold the window's commitment until this transaction ends, so that of two processes
+    asked to run one draw at once the second waits, then finds the first's draw and
+    answers with it, instead of drawing again and failing on the unique window."""
+    # An UPDATE, not a SELECT: it waits for the other transaction (the row lock on
+    # PostgreSQL, the write lock on SQLite) and what follows sees what that one committed.
+    session.execute(
+        update(WindowCommitment)
+        .where(WindowCommitment.window == window)
+        .values(secret_hash=WindowCommitment.secret_hash)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _draw_of(session: Session, window: dt.date) -> Draw | None:
@@ -173,7 +188,9 @@ def _allocate(
     # zlib lets go of the GIL: the stored copy is compressed on another core meanwhile.
     compressed = background.submit(packing.compress, packed)
     digest = packing.digest(packed)
-    seed = draw_seed(window, digest, bytes.fromhex(commitment.secret))
+    # The reveal: the secret, sealed at rest until now, is opened and kept public from here.
+    commitment.revealed = commitment.secret
+    seed = draw_seed(window, digest, bytes.fromhex(commitment.revealed))
     allocation = allocate(entries, seats, config.params, seed)
     return _Drawn(
         window, service_date, entries, digest, seed, capacity, seats, allocation, compressed
@@ -279,7 +296,8 @@ def _view(session: Session, draw: Draw, *, created: bool = False) -> DrawView:
     return DrawView(
         window=draw.window, service_date=draw.service_date, entries=draw.entries_count,
         entries_digest=draw.entries_digest, secret_hash=commitment.secret_hash,
-        secret=commitment.secret, seed=draw.seed, params=json.loads(draw.params),
+        secret=commitment.revealed or commitment.secret, seed=draw.seed,
+        params=json.loads(draw.params),
         summary=json.loads(draw.summary), ran_at=draw.ran_at, created=created,
     )  # fmt: skip
 
@@ -350,7 +368,7 @@ def _published(session: Session, window: dt.date) -> _Published:
         params=json.loads(draw.params),
         digest=draw.entries_digest,
         seed=draw.seed,
-        secret=bytes.fromhex(commitment.secret),
+        secret=bytes.fromhex(commitment.revealed or commitment.secret),
         secret_hash=commitment.secret_hash,
         packed=packing.decompress(stored.packed),
         selected=offers.selections_of(session, draw.id),

@@ -131,6 +131,36 @@ def check_location(
     )
 
 
+def check_locations(
+    points: Sequence[tuple[float, float, Sequence[str]]],
+    *,
+    on: date,
+    policies: Sequence[GeofencePolicy] | None = None,
+) -> list[GeofenceVerdict]:
+    """``check_location`` for many groups at once, each (lat, lon, nationalities): the
+    polygons are asked once for all the points (the request intake checks a whole batch)."""
+    if not points:
+        return []
+    for lat, lon, _ in points:
+        validate_coordinates(lat, lon)
+    policy = policy_in_force(_policies_or_packaged(policies), on)
+    geo = _geodata()
+    x = np.array([float(lon) for _, lon, _ in points])
+    y = np.array([float(lat) for lat, _, _ in points])
+    inside = _inside_mexico(x, y)
+    indices = np.full(len(points), -1, dtype=np.intp)
+    if inside.any():
+        indices[inside] = _state_indices(x[inside], y[inside])
+    verdicts = []
+    for (lat, _, nationalities), within, index in zip(points, inside, indices, strict=True):
+        code, name = (geo.codes[index], geo.names[index]) if index >= 0 else (None, None)
+        verdicts.append(decide(
+            policy, inside_mexico=bool(within), state_code=code, state_name=name,
+            lat=float(lat), nationalities=normalize_nationalities(nationalities),
+        ))  # fmt: skip
+    return verdicts
+
+
 def check_batch(
     lats: ArrayLike,
     lons: ArrayLike,

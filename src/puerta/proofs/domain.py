@@ -108,6 +108,10 @@ def instant(value: int) -> dt.datetime:
     return EPOCH + dt.timedelta(seconds=value)
 
 
+# The last second a datetime holds: a claim past it (or before 1970) is no proof's instant.
+LATEST_SECOND = seconds(dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
+
+
 def _initial(name: str) -> str:
     words = name.split()
     if not words:
@@ -156,6 +160,13 @@ def _int(value: object) -> int:
     return value
 
 
+def _seconds(value: object) -> int:
+    number = _int(value)
+    if not 0 <= number <= LATEST_SECOND:
+        raise Malformed("an instant out of range")
+    return number
+
+
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise Malformed("not a text")
@@ -179,7 +190,7 @@ def _appointment_fields(own: Mapping[Any, Any]) -> dict[str, Any]:
     except ValueError:
         raise Malformed("the service date is not YYYY-MM-DD") from None
     return {"port": _text(own.get(PORT)), "service_date": day,
-            "slot_starts_at": _int(own.get(SLOT))}  # fmt: skip
+            "slot_starts_at": _seconds(own.get(SLOT))}  # fmt: skip
 
 
 def from_map(payload: object) -> Claims:
@@ -200,7 +211,7 @@ def from_map(payload: object) -> Claims:
         raise Malformed("unexpected claims")
     extra = _appointment_fields(own) if kind is ProofKind.APPOINTMENT else {}
     return Claims(
-        kind=kind, issued_at=_int(payload[IAT]), expires_at=_int(payload[EXP]),
+        kind=kind, issued_at=_seconds(payload[IAT]), expires_at=_seconds(payload[EXP]),
         persons=_int(own[PERSONS]), members=_members(own[MEMBERS]),
         status_index=_int(own[INDEX]), **extra,
     )  # fmt: skip

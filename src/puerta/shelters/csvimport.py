@@ -129,7 +129,8 @@ def _number(text: str) -> float:
 
 def _beds(text: str) -> int:
     value = text.strip()
-    if not (value.isascii() and value.isdigit()):
+    # More digits than MAX_BEDS has would also be more than int() reads (4,300).
+    if not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > len(str(MAX_BEDS)):
         raise InvalidBeds(maximum=MAX_BEDS)
     return int(value)
 

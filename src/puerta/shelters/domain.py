@@ -126,6 +126,10 @@ def _text(field: str, value: str, *, required: bool = True) -> str:
     return cleaned
 
 
+def is_slug(value: str) -> bool:
+    return _SLUG.fullmatch(value) is not None
+
+
 def clean_slug(value: str) -> str:
     slug = value.strip()
     if not _SLUG.match(slug):

@@ -111,6 +111,9 @@ def _fill(shelter: Shelter, draft: ShelterInput, org_id: int, state: str) -> Non
 
 
 def _by_slug(session: Session, slug: str) -> Shelter | None:
+    # A text no slug can be names no shelter, and is not looked up (PostgreSQL refuses a NUL).
+    if not domain.is_slug(slug):
+        return None
     return session.scalar(select(Shelter).where(Shelter.slug == slug))
 
 

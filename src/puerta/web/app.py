@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,7 +20,7 @@ from puerta import __version__
 from puerta.clock import Clock
 from puerta.config import Settings, get_settings
 from puerta.runtime import Runtime, build_runtime
-from puerta.web import api_docs, pages, problems
+from puerta.web import api_docs, api_links, pages, problems
 from puerta.web.api import (
     accounts,
     appointments,
@@ -29,21 +28,27 @@ from puerta.web.api import (
     documents,
     draws,
     geofence,
+    health,
     incidents,
     port_officers,
     ports,
     proofs,
     requests,
+    rights,
     shelters,
     verify,
     vulnerability,
     wellknown,
 )
+from puerta.web.intake import Intake
 from puerta.web.pages.render import STATIC_DIR
 
 log = logging.getLogger("puerta.access")
 ROUTERS = (
+    # First: the router matches routes in order, and load balancers poll this one often.
+    health,
     accounts,
+    rights,
     ports,
     requests,
     draws,
@@ -82,11 +87,14 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.runtime = runtime
+    # The request intake's writer (group commit), one per process: puerta.web.intake.
+    app.state.intake = Intake(runtime)
     for module in ROUTERS:
         app.include_router(module.router, prefix="/api/v1")
     # /.well-known/puerta-keys.json and puerta-status.json: at the site's root (RFC 8615).
     app.include_router(wellknown.router)
     app.include_router(api_docs.router)
+    api_links.install(app)
     for page_module in pages.ROUTERS:
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -145,9 +153,13 @@ _SECURITY_HEADERS = {
 # Production is served over HTTPS only: browsers remember it for two years, subdomains too.
 # No "preload": that asks browsers to ship the domain in their HTTPS-only lists, is hard to
 # undo and binds the whole registrable domain, so it is the operator's choice, not the app's.
-_HSTS = "max-age=63072000; includeSubDomains"
+_HSTS = b"max-age=63072000; includeSubDomains"
 # Addresses here carry a content hash (?v=...), so a year is safe.
 _IMMUTABLE_PREFIXES = ("/static/", api_docs.ASSETS_PATH + "/")
+_SECURITY_RAW = tuple((k.lower().encode(), v.encode()) for k, v in _SECURITY_HEADERS.items())
+_IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+_NO_STORE = (b"cache-control", b"no-store")
+_VARY = b"Cookie, Accept-Language"
 
 
 class _Envelope:
@@ -173,10 +185,9 @@ class _Envelope:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                _add_headers(headers, path)
+                message["headers"] = _add_headers(list(message.get("headers", ())), path)
                 if self.hsts:
-                    headers["Strict-Transport-Security"] = _HSTS
+                    message["headers"].append((b"strict-transport-security", _HSTS))
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 # Path only: query strings can hold coordinates; the log holds no personal data.
                 log.info("%s %s %d %.1fms", scope["method"], path, message["status"], elapsed_ms)
@@ -185,13 +196,23 @@ class _Envelope:
         await self.app(scope, receive, send_with_headers)
 
 
-def _add_headers(headers: MutableHeaders, path: str) -> None:
-    for name, value in _SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
+def _add_headers(raw: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+    """The answer's raw headers with the envelope's: on the raw list rather than through
+    MutableHeaders, whose every lookup scans and decodes the list (this runs on every answer)."""
+    present = {name.lower(): i for i, (name, _) in enumerate(raw)}
+    raw += [header for header in _SECURITY_RAW if header[0] not in present]
     if path.startswith(_IMMUTABLE_PREFIXES):
-        headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        if b"cache-control" in present:
+            raw[present[b"cache-control"]] = _IMMUTABLE
+        else:
+            raw.append(_IMMUTABLE)
+        return raw
+    # Pages hold personal data and one-time form tokens.
+    if b"cache-control" not in present:
+        raw.append(_NO_STORE)
+    if b"vary" in present:
+        name, value = raw[present[b"vary"]]
+        raw[present[b"vary"]] = (name, value + b", " + _VARY)
     else:
-        # Pages hold personal data and one-time form tokens.
-        headers.setdefault("Cache-Control", "no-store")
-        headers.add_vary_header("Cookie")
-        headers.add_vary_header("Accept-Language")
+        raw.append((b"vary", _VARY))
+    return raw

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -17,11 +17,17 @@ from puerta.errors import NotAuthenticated
 from puerta.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     """This request's runtime: the app's, copied so that a delegated token can mark it as
     acting for a person (FastAPI hands the same copy to every dependency of the request)."""
     runtime: Runtime = request.app.state.runtime
     return runtime.for_request()
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """``runtime_of`` as a dependency; async, so FastAPI runs it on the event loop instead of
+    handing it to a worker thread and back (a dependency declared ``def`` costs that)."""
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -45,11 +51,11 @@ def current_account(
 CurrentAccount = Annotated[AccountView, Depends(current_account)]
 
 
-def requires(*roles: Role) -> Callable[[AccountView], AccountView]:
+def requires(*roles: Role) -> Callable[[AccountView], Awaitable[AccountView]]:
     """A dependency that lets through only accounts holding one of ``roles``."""
     allowed = frozenset(roles)
 
-    def check(account: CurrentAccount) -> AccountView:
+    async def check(account: CurrentAccount) -> AccountView:
         require_role(account.role, allowed)
         return account
 
@@ -68,7 +74,7 @@ def request_language(request: Request) -> str:
     language = getattr(request.state, "language", None)
     if language:
         return str(language)
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     token = bearer_token(request)
     if token:
         try:
@@ -79,6 +85,13 @@ def request_language(request: Request) -> str:
         except NotAuthenticated:
             pass
     return i18n.negotiate(request.headers.get("accept-language"), runtime.settings.default_language)
+
+
+async def bearer_present(token: Annotated[str | None, Depends(_bearer)]) -> None:
+    """Refuse (401) a call without a bearer token before its body is read; whether the token
+    is live is for the caller to check (the request intake checks a whole batch at once)."""
+    if not token:
+        raise NotAuthenticated()
 
 
 def bearer_token(request: Request) -> str | None:

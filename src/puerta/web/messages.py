@@ -12,6 +12,7 @@ from jinja2.ext import babel_extract
 import puerta
 from puerta import dates, i18n
 from puerta.accounts.domain import GROUP_PROBLEMS
+from puerta.accounts.rights import message_ids as rights_messages
 from puerta.errors import DomainError
 from puerta.notifications.domain import message_ids as notification_messages
 from puerta.vulnerability.domain import message_ids as need_messages
@@ -39,7 +40,7 @@ def all_messages() -> list[str]:
     ids = [cls.message for cls in errors]
     ids += list(problems.UI_MESSAGES) + list(i18n.REASON_TEXT.values()) + [i18n.OTHER_REASON]
     ids += list(GROUP_PROBLEMS) + notification_messages() + page_messages()
-    ids += dates.message_ids() + need_messages()
+    ids += dates.message_ids() + need_messages() + rights_messages()
     return sorted(set(ids))
 
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from puerta import i18n
 from puerta.errors import DomainError, NotAuthenticated
 from puerta.web.deps import request_language
+from puerta.web.limits import with_retry_after
 from puerta.web.pages.errors import error_page, is_page, login_redirect, reader_language
 
 log = logging.getLogger("puerta.web")
@@ -94,8 +95,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         return login_redirect(request)
     detail = i18n.translate_error(exc, _language(request))
     if is_page(request):
-        return error_page(request, exc.status, detail, exc.code)
-    return problem(request, exc.status, exc.code, detail)
+        return with_retry_after(exc, error_page(request, exc.status, detail, exc.code))
+    return with_retry_after(exc, problem(request, exc.status, exc.code, detail))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

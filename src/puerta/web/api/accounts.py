@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from puerta import i18n
-from puerta.accounts import service
+from puerta.accounts import lockout, service
 from puerta.accounts.schemas import (
     AccountCreate,
     GroupRead,
@@ -17,12 +17,17 @@ from puerta.accounts.schemas import (
     TokenRead,
 )
 from puerta.accounts.service import AccountView, GroupView
-from puerta.web.deps import CurrentAccount, Registrant, RuntimeDep, _bearer
+from puerta.ratelimits.limiter import Action
+from puerta.web.deps import CaseStaff, CurrentAccount, Registrant, RowId, RuntimeDep, _bearer
+from puerta.web.limits import RATE_LIMITED, limited, per_address
 
 router = APIRouter(tags=["accounts"])
 
 
-@router.post("/accounts", status_code=201, response_model=AccountView)
+@router.post(
+    "/accounts", status_code=201, response_model=AccountView, responses=RATE_LIMITED,
+    dependencies=[limited(Action.ACCOUNTS, per_address)],
+)  # fmt: skip
 def create_account(body: AccountCreate, runtime: RuntimeDep) -> AccountView:
     """Register a person's account (e-mail or phone number and a password)."""
     return service.create_account(
@@ -36,9 +41,13 @@ def create_account(body: AccountCreate, runtime: RuntimeDep) -> AccountView:
     )
 
 
-@router.post("/auth/token", response_model=TokenRead)
+@router.post(
+    "/auth/token", response_model=TokenRead, responses=RATE_LIMITED,
+    dependencies=[limited(Action.LOGIN, per_address)],
+)  # fmt: skip
 def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], runtime: RuntimeDep) -> TokenRead:
-    """Exchange username and password for a bearer token (OAuth2 password form)."""
+    """Exchange username and password for a bearer token (OAuth2 password form); after
+    repeated failures the username is locked for a while (429)."""
     token, expires_at = service.log_in(
         uow=runtime.uow(),
         clock=runtime.clock,
@@ -46,8 +55,19 @@ def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], runtime: Runti
         username=form.username,
         password=form.password,
         ttl=dt.timedelta(hours=runtime.settings.token_ttl_hours),
+        guard=runtime.limits.login,
     )
     return TokenRead(access_token=token, expires_at=expires_at)
+
+
+@router.post("/accounts/{account_id}/unlock", status_code=204)
+def unlock(account_id: RowId, staff: CaseStaff, runtime: RuntimeDep) -> Response:
+    """Lift the account's login lockout now: an admin, or the caseworker it is assigned to."""
+    lockout.unlock_account(
+        uow=runtime.uow(), clock=runtime.clock, guard=runtime.limits.login, staff=staff,
+        account_id=account_id,
+    )  # fmt: skip
+    return Response(status_code=204)
 
 
 @router.post("/auth/logout", status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from puerta.accounts.domain import Role
+from puerta.accounts.domain import Role, require_role
 from puerta.appointments import booking
 from puerta.appointments.booking import AppealView, AppointmentView
 from puerta.appointments.rules import AppealStatus
@@ -13,7 +13,7 @@ from puerta.appointments.schemas import (
     CancelBody,
     ConfirmBody,
 )
-from puerta.web.deps import Admin, CurrentAccount, Registrant, RowId, RuntimeDep, requires
+from puerta.web.deps import Admin, CurrentAccount, Registrant, RowId, RuntimeDep
 
 router = APIRouter(tags=["appointments"])
 
@@ -56,7 +56,7 @@ def appeals(
     account: CurrentAccount, runtime: RuntimeDep, status: AppealStatus | None = None
 ) -> list[AppealView]:
     """All appeals for admins; a registrant's own appeals otherwise."""
-    requires(Role.ADMIN, Role.REGISTRANT)(account)
+    require_role(account.role, frozenset({Role.ADMIN, Role.REGISTRANT}))
     own = None if account.role is Role.ADMIN else account.id
     return booking.list_appeals(uow=runtime.uow(), account_id=own, status=status)
 

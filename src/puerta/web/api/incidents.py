@@ -3,7 +3,8 @@
 The report routes take no account: a caller's token, if any, is ignored, and nothing of
 the caller (account, address) is stored or logged. Triage calls need the ``incidents``
 role and the ``X-Puerta-Unlock`` value that ``POST /incidents/unlock`` returned for the
-same bearer token. Rate limits on the report routes come with issue 12.
+same bearer token. The report routes are limited per client address (a keyed hash of it
+is counted for a day at most, puerta.ratelimits; never the address).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from puerta.incidents.schemas import (
 from puerta.incidents.service import NewReport, Receipt, ReporterView, Unlocked
 from puerta.incidents.stats import IncidentStats
 from puerta.incidents.triage import ReportSummary, ReportView
+from puerta.ratelimits.limiter import Action
 from puerta.runtime import Runtime
 from puerta.web.deps import RowId, RuntimeDep, bearer_token, requires
+from puerta.web.limits import RATE_LIMITED, limited, per_address
 from puerta.web.problems import PROBLEM_JSON
 
 router = APIRouter(tags=["incidents"])
@@ -43,6 +46,7 @@ NOT_CONFIGURED: dict[int | str, dict[str, Any]] = {
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 }
+REPORTER_LIMIT = [limited(Action.INCIDENTS, per_address)]
 
 
 def unlocked_keys(
@@ -61,7 +65,10 @@ def team(runtime: Runtime) -> service.TeamKey:
     return keys.team_key(runtime.settings.incidents_key_file)
 
 
-@router.post("/incidents", status_code=201, response_model=Receipt, responses=NOT_CONFIGURED)
+@router.post(
+    "/incidents", status_code=201, response_model=Receipt,
+    responses=NOT_CONFIGURED | RATE_LIMITED, dependencies=REPORTER_LIMIT,
+)  # fmt: skip
 def report_incident(body: ReportCreate, runtime: RuntimeDep) -> Receipt:
     """Report what happened, anonymously; the receipt is the only way back to the report."""
     receipt = service.submit_report(
@@ -76,15 +83,19 @@ def report_incident(body: ReportCreate, runtime: RuntimeDep) -> Receipt:
     return Receipt(receipt=receipt)
 
 
-@router.post("/incidents/lookup", response_model=ReporterView)
+@router.post(
+    "/incidents/lookup", response_model=ReporterView, responses=RATE_LIMITED,
+    dependencies=REPORTER_LIMIT,
+)  # fmt: skip
 def look_up(body: ReceiptBody, runtime: RuntimeDep) -> ReporterView:
     """The report's status and the caseworkers' messages; any other receipt: 404."""
     return service.look_up(uow=runtime.uow(), secret=runtime.keys.signing(), receipt=body.receipt)
 
 
 @router.post(
-    "/incidents/follow-up", status_code=201, response_model=ReporterView, responses=NOT_CONFIGURED
-)
+    "/incidents/follow-up", status_code=201, response_model=ReporterView,
+    responses=NOT_CONFIGURED | RATE_LIMITED, dependencies=REPORTER_LIMIT,
+)  # fmt: skip
 def follow_up(body: FollowUpBody, runtime: RuntimeDep) -> ReporterView:
     """Add information to a report, with its receipt."""
     return service.add_follow_up(

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from puerta.proofs import qr
 from puerta.proofs.domain import ProofKind
 from puerta.proofs.service import Issued, ProofPolicy, ProofsView, issue_proof, issue_proofs
+from puerta.ratelimits.limiter import Action
 from puerta.runtime import Runtime
 from puerta.web.deps import Registrant, RuntimeDep
+from puerta.web.limits import RATE_LIMITED, limited, per_account
 
 router = APIRouter(tags=["proofs"])
 _IMAGE = {"Cache-Control": "no-store"}
+# Each proof is signed afresh: counted per account and per address.
+LIMITED: dict[str, Any] = {
+    "responses": RATE_LIMITED,
+    "dependencies": [limited(Action.PROOFS, per_account)],
+}
 
 
 def policy(runtime: Runtime) -> ProofPolicy:
@@ -27,7 +36,7 @@ def issued(runtime: Runtime, account_id: int, kind: ProofKind) -> Issued:
     )  # fmt: skip
 
 
-@router.get("/me/proofs", response_model=ProofsView)
+@router.get("/me/proofs", response_model=ProofsView, **LIMITED)
 def my_proofs(account: Registrant, runtime: RuntimeDep) -> ProofsView:
     """Signed proofs of the registration and, once confirmed, of the appointment."""
     return issue_proofs(
@@ -36,14 +45,14 @@ def my_proofs(account: Registrant, runtime: RuntimeDep) -> ProofsView:
     )  # fmt: skip
 
 
-@router.get("/me/proofs/{kind}.svg", response_class=Response)
+@router.get("/me/proofs/{kind}.svg", response_class=Response, **LIMITED)
 def proof_svg(kind: ProofKind, account: Registrant, runtime: RuntimeDep) -> Response:
     """The proof as a QR code (SVG), for any phone's verifier page to read."""
     token = issued(runtime, account.id, kind).token
     return Response(qr.svg(token), media_type="image/svg+xml", headers=_IMAGE)
 
 
-@router.get("/me/proofs/{kind}.png", response_class=Response)
+@router.get("/me/proofs/{kind}.png", response_class=Response, **LIMITED)
 def proof_png(kind: ProofKind, account: Registrant, runtime: RuntimeDep) -> Response:
     """The proof as a QR code (PNG), to save or print."""
     token = issued(runtime, account.id, kind).token

@@ -10,6 +10,7 @@ from puerta.web.pages import (
     person,
     proofs,
     public,
+    rights,
     shelters,
     verify,
     vulnerability,
@@ -26,6 +27,7 @@ ROUTERS = (
     shelters,
     documents,
     proofs,
+    rights,
     verify,
     incidents,
 )

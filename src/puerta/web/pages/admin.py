@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from puerta import i18n
+from puerta.accounts import lockout
 from puerta.accounts import service as accounts
 from puerta.accounts.domain import Role
 from puerta.appointments import booking
@@ -216,6 +218,21 @@ def set_role(page: AdminPage, form: Form) -> Response:
     except DomainError as error:
         return _users(page, username, **_error(page, error))
     return redirect(page, "/admin/users?done=saved")
+
+
+@router.post("/users/unlock", response_class=HTMLResponse)
+def unlock(page: AdminPage, form: Form) -> Response:
+    """Lift the account's login lockout now (audited)."""
+    username, admin = field_text(form, "username"), page.account
+    assert admin is not None  # the role dependency made sure
+    try:
+        lockout.unlock_username(
+            uow=page.runtime.uow(), clock=page.runtime.clock, guard=page.runtime.limits.login,
+            staff=admin, username=username,
+        )  # fmt: skip
+    except DomainError as error:
+        return _users(page, username, **_error(page, error))
+    return redirect(page, f"/admin/users?username={quote(username)}&done=saved")
 
 
 @router.get("/appeals", response_class=HTMLResponse)

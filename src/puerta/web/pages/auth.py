@@ -12,6 +12,8 @@ from puerta import i18n
 from puerta.accounts import service as accounts
 from puerta.accounts.domain import Role
 from puerta.errors import DomainError
+from puerta.ratelimits.limiter import Action
+from puerta.web.limits import check, with_retry_after
 from puerta.web.pages import forms
 from puerta.web.pages.render import N_, redirect, render, safe_next
 from puerta.web.pages.session import (
@@ -49,6 +51,7 @@ def _log_in(page: Page, username: str, password: str) -> Role:
         username=username,
         password=password,
         ttl=dt.timedelta(hours=runtime.settings.token_ttl_hours),
+        guard=runtime.limits.login,
     )
     start_session(page, token)
     return accounts.account_for_token(uow=runtime.uow(), clock=runtime.clock, token=token).role
@@ -65,6 +68,7 @@ def register(page: PageDep, form: Form) -> Response:
     values = _values(form, "username", "language")
     password = field_text(form, "password")
     try:
+        check(page.runtime, Action.ACCOUNTS, page.request, None)
         accounts.create_account(
             uow=page.runtime.uow(),
             clock=page.runtime.clock,
@@ -77,7 +81,7 @@ def register(page: PageDep, form: Form) -> Response:
         page.language = values["language"]
         _log_in(page, values["username"], password)
     except DomainError as error:
-        return render(
+        shown = render(
             page,
             "register.html",
             title=page.gettext(REGISTER_TITLE),
@@ -85,6 +89,7 @@ def register(page: PageDep, form: Form) -> Response:
             error=i18n.translate_error(error, page.language),
             status=forms.failed_status(error),
         )
+        return with_retry_after(error, shown)
     return redirect(page, "/group?done=registered")
 
 
@@ -100,9 +105,10 @@ def login(page: PageDep, form: Form) -> Response:
     """Check the password and start a session."""
     values = _values(form, "username", "next")
     try:
+        check(page.runtime, Action.LOGIN, page.request, None)
         role = _log_in(page, values["username"], field_text(form, "password"))
     except DomainError as error:
-        return render(
+        shown = render(
             page,
             "login.html",
             title=page.gettext(LOGIN_TITLE),
@@ -111,6 +117,7 @@ def login(page: PageDep, form: Form) -> Response:
             error=i18n.translate_error(error, page.language),
             status=forms.failed_status(error),
         )
+        return with_retry_after(error, shown)
     return redirect(page, safe_next(values["next"], HOMES.get(role, "/")))
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from puerta import i18n
-from puerta.accounts import assisted
+from puerta.accounts import assisted, lockout
 from puerta.accounts import service as accounts
 from puerta.accounts.domain import Consent
 from puerta.errors import DomainError
@@ -116,6 +116,23 @@ def act_for(page: CaseworkerPage, form: Form, account_id: str) -> Response:
     page.set_cookies[STAFF_COOKIE] = page.session_token
     start_session(page, token)
     return redirect(page, "/status")
+
+
+@router.post("/caseworker/unlock", response_class=HTMLResponse)
+def unlock(page: CaseworkerPage, form: Form) -> Response:
+    """Lift the login lockout of a person I registered (audited)."""
+    try:
+        lockout.unlock_username(
+            uow=page.runtime.uow(), clock=page.runtime.clock, guard=page.runtime.limits.login,
+            staff=_me(page), username=field_text(form, "username"),
+        )  # fmt: skip
+    except DomainError as error:
+        people = assisted.list_assisted(uow=page.runtime.uow(), caseworker=_me(page))
+        return render(
+            page, "caseworker.html", title=page.gettext(HOME_TITLE), people=people,
+            **_error(page, error),
+        )  # fmt: skip
+    return redirect(page, "/caseworker?done=saved")
 
 
 @router.post("/caseworker/stop", response_class=HTMLResponse)

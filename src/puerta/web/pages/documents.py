@@ -113,8 +113,8 @@ def _requested_on(values: dict[str, str]) -> dt.date:
 
 
 def _member(values: dict[str, str]) -> int:
-    text = values["member"]
-    return int(text) if text.isdigit() and len(text) <= 3 else -1
+    number = forms.small_number(values["member"], 3)
+    return -1 if number is None else number
 
 
 @router.post("/documents", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from puerta.web.deps import get_runtime
+from puerta.web.deps import runtime_of
 from puerta.web.pages.render import render
 from puerta.web.pages.session import Page, get_page
 
@@ -22,7 +22,7 @@ def _page(request: Request) -> Page:
     page = getattr(request.state, "page", None)
     if isinstance(page, Page):
         return page
-    return get_page(request, get_runtime(request))
+    return get_page(request, runtime_of(request))
 
 
 def reader_language(request: Request) -> str:

@@ -82,12 +82,21 @@ def parse_date(text: str) -> dt.date:
 def parse_date_parts(day: str, month: str, year: str) -> dt.date:
     """A date typed in three fields (day, month chosen by name, year), as people write it."""
     day, month, year = day.strip(), month.strip(), year.strip()
-    if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
+    if not (day.isdecimal() and month.isdecimal() and year.isdecimal() and len(year) == 4):
         raise BadDateParts()
     try:
         return dt.date(int(year), int(month), int(day))
-    except ValueError:
+    except (ValueError, OverflowError):  # a day of 20 digits is past a C long
         raise BadDateParts() from None
+
+
+def small_number(text: str, most: int) -> int | None:
+    """A number typed in 1 to ``most`` digits of any script, else None.
+
+    ``isdecimal``, not ``isdigit``: "²" is a digit to Python but not a number to ``int``,
+    while "٣" and "۳" (Arabic and Persian three) are both.
+    """
+    return int(text) if 0 < len(text) <= most and text.isdecimal() else None
 
 
 def date_parts(form: FormData, prefix: str) -> dict[str, str]:

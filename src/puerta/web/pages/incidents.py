@@ -22,6 +22,9 @@ from puerta.incidents import keys, service
 from puerta.incidents.domain import IncidentType, Perpetrator, ReferredTo, Status
 from puerta.incidents.places import municipalities_of
 from puerta.incidents.service import NewReport, ReporterView
+from puerta.ratelimits.limiter import Action
+from puerta.web.limits import check, refused_status, with_retry_after
+from puerta.web.pages import forms
 from puerta.web.pages.render import N_, render
 from puerta.web.pages.session import Form, Page, PageDep, field_text
 
@@ -97,8 +100,10 @@ def _form_page(
         **labels(),
     }  # fmt: skip
     if error is not None:
-        context |= {"error": i18n.translate_error(error, page.language), "status": 422}
-    return render(page, "incident_report.html", title=page.gettext(REPORT_TITLE), **context)
+        context |= {"error": i18n.translate_error(error, page.language),
+                    "status": refused_status(error)}  # fmt: skip
+    shown = render(page, "incident_report.html", title=page.gettext(REPORT_TITLE), **context)
+    return shown if error is None else with_retry_after(error, shown)
 
 
 def _typed(form: FormData) -> dict[str, str]:
@@ -112,8 +117,8 @@ def _day(text: str) -> int | None:
 
 
 def _month(values: dict[str, str]) -> str:
-    month = values["month"]
-    return f"{values['year']}-{int(month):02d}" if month.isdigit() and len(month) <= 2 else ""
+    month = forms.small_number(values["month"], 2)
+    return "" if month is None else f"{values['year']}-{month:02d}"
 
 
 def _new_report(values: dict[str, str]) -> NewReport:
@@ -140,6 +145,8 @@ def report(page: PageDep, form: Form) -> HTMLResponse:
         return _form_page(page, values)
     runtime = page.runtime
     try:
+        # Sending is counted per address (choosing the state is not); nothing else of them.
+        check(runtime, Action.INCIDENTS, page.request, None)
         receipt = service.submit_report(
             uow=runtime.uow(), clock=runtime.clock, secret=runtime.keys.signing(),
             team=keys.team_key(runtime.settings.incidents_key_file), report=_new_report(values),
@@ -174,6 +181,7 @@ def follow_up(page: PageDep, form: Form) -> HTMLResponse:
     runtime, receipt = page.runtime, field_text(form, "receipt")
     text = field_text(form, "text")
     try:
+        check(runtime, Action.INCIDENTS, page.request, None)
         if field_text(form, "action") == "add":
             view = service.add_follow_up(
                 uow=runtime.uow(), clock=runtime.clock, secret=runtime.keys.signing(),
@@ -184,7 +192,10 @@ def follow_up(page: PageDep, form: Form) -> HTMLResponse:
         view = service.look_up(uow=runtime.uow(), secret=runtime.keys.signing(), receipt=receipt)
     except DomainError as error:
         detail = i18n.translate_error(error, page.language)
-        return _follow_up_page(page, receipt, None, error=detail, status=422, text=text)
+        shown = _follow_up_page(
+            page, receipt, None, error=detail, status=refused_status(error), text=text
+        )
+        return with_retry_after(error, shown)
     return _follow_up_page(page, receipt, view)
 
 

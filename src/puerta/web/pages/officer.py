@@ -118,6 +118,7 @@ def no_show(page: OfficerPage, form: Form) -> Response:
 
 def row_id(text: str) -> int:
     """A row id typed into a form: a positive 32-bit integer, or not found."""
-    if not text.isdigit() or not 0 < int(text) < 2**31:
+    number = forms.small_number(text, 10)
+    if number is None or not 0 < number < 2**31:
         raise NotFound()
-    return int(text)
+    return number

@@ -18,6 +18,8 @@ from puerta.appointments.domain import NoCurrentRequest, check_port_choices
 from puerta.appointments.rules import NoAppointment
 from puerta.draws import service as draws
 from puerta.errors import DomainError
+from puerta.ratelimits.limiter import Action
+from puerta.web.limits import check, with_retry_after
 from puerta.web.pages import forms
 from puerta.web.pages.render import N_, redirect, render
 from puerta.web.pages.session import Form, Page, RegistrantPage, field_text
@@ -67,7 +69,7 @@ def _page(page: Page, name: str, **context: Any) -> HTMLResponse:
 
 def _failed(page: Page, name: str, error: DomainError, **context: Any) -> HTMLResponse:
     message = i18n.translate_error(error, page.language)
-    return render(
+    shown = render(
         page,
         f"{name}.html",
         title=page.gettext(TITLES[name]),
@@ -75,6 +77,7 @@ def _failed(page: Page, name: str, error: DomainError, **context: Any) -> HTMLRe
         status=forms.failed_status(error),
         **context,
     )
+    return with_retry_after(error, shown)
 
 
 @router.get("/status", response_class=HTMLResponse)
@@ -180,6 +183,8 @@ def make_request(page: RegistrantPage, form: Form) -> Response:
 
 def _send_request(page: Page, values: dict[str, Any], lat: float, lon: float) -> None:
     runtime = page.runtime
+    # Counted as the API's POST /requests is: per account and per address.
+    check(runtime, Action.REQUESTS, page.request, page.account_id)
     requests.make_request(
         uow=runtime.uow(),
         clock=runtime.clock,

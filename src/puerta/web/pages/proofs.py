@@ -14,7 +14,9 @@ from puerta.appointments.domain import PORTS_BY_SLUG
 from puerta.errors import DomainError
 from puerta.proofs import qr
 from puerta.proofs.domain import ProofKind, instant
+from puerta.ratelimits.limiter import Action
 from puerta.web.api.proofs import issued
+from puerta.web.limits import check, with_retry_after
 from puerta.web.pages import forms
 from puerta.web.pages.render import N_, html_tag, render, text_direction
 from puerta.web.pages.session import Page, RegistrantPage
@@ -58,11 +60,14 @@ def _explained(page: Page, kind: ProofKind) -> list[dict[str, str]]:
 def _proof_page(page: Page, kind: ProofKind) -> HTMLResponse:
     title = page.gettext(TITLES[kind])
     try:
+        # Counted as the API's proofs are: per account and per address.
+        check(page.runtime, Action.PROOFS, page.request, page.account_id)
         proof = issued(page.runtime, page.account_id, kind)
     except DomainError as error:
         message = i18n.translate_error(error, page.language)
-        return render(page, "proof.html", title=title, error=message,
-                      status=forms.failed_status(error), proof=None)  # fmt: skip
+        shown = render(page, "proof.html", title=title, error=message,
+                       status=forms.failed_status(error), proof=None)  # fmt: skip
+        return with_retry_after(error, shown)
     claims = proof.claims
     context: dict[str, Any] = {
         "proof": proof, "claims": claims, "kind": kind.value,

@@ -99,6 +99,7 @@ NOTICES = {
     "saved": N_("Saved."),
     "checked_in": N_("Checked in."),
     "claimed": N_("The account is yours now. Your caseworker can no longer use it for you."),
+    "erased": N_("The account and the family's data are erased. Nothing that names them is kept."),
 }
 
 

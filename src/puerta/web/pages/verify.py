@@ -14,8 +14,8 @@ from puerta import i18n
 from puerta.appointments.domain import PORTS
 from puerta.errors import DomainError
 from puerta.proofs import lookup
-from puerta.proofs.lookup import TooManyChecks
-from puerta.web.api.verify import Limiter, client_address, with_retry_after
+from puerta.ratelimits.limiter import Action
+from puerta.web.limits import check, with_retry_after
 from puerta.web.pages import forms
 from puerta.web.pages.render import N_, STATIC_DIR, render
 from puerta.web.pages.session import Form, Page, PageDep, field_text
@@ -105,13 +105,13 @@ def online_form(page: PageDep) -> HTMLResponse:
 
 
 @router.post("/verify/online", response_class=HTMLResponse)
-def online_check(page: PageDep, form: Form, limiter: Limiter) -> Response:
+def online_check(page: PageDep, form: Form) -> Response:
     """The appointment's minimal facts, or the form again with why not."""
     birth = forms.date_parts(form, "birth")
     number = field_text(form, "confirmation_number")
     values = {"confirmation_number": number, "birth": birth}
     try:
-        limiter.hit(client_address(page.request))
+        check(page.runtime, Action.VERIFY, page.request, None)
         facts = lookup.check_online(
             uow=page.runtime.uow(), clock=page.runtime.clock, confirmation_number=number,
             birth_date=forms.parse_date_parts(birth["day"], birth["month"], birth["year"]),
@@ -121,5 +121,5 @@ def online_check(page: PageDep, form: Form, limiter: Limiter) -> Response:
             page, status=forms.failed_status(error), form=values,
             error=i18n.translate_error(error, page.language),
         )  # fmt: skip
-        return with_retry_after(error, shown) if isinstance(error, TooManyChecks) else shown
+        return with_retry_after(error, shown)
     return _online_page(page, form=values, facts=facts)
