@@ -688,7 +688,7 @@ def main() -> int:
 
 def print_run(run: Run) -> None:
     print(f"== {run.setting} (groups loaded in {run.load_s:.1f} s)")
-    for f in (run.bare, run.light, run.intake):
+    for f in (run.bare, run.light, run.intake, *([run.pure] if run.pure else [])):
         print(f"  {f.what:22} {f.rate:9,.0f}/s  p50 {f.p50_ms:7.1f}  p95 {f.p95_ms:7.1f}  "
               f"p99 {f.p99_ms:7.1f} ms  errors {f.errors}  ({f.seconds:.1f} s)")  # fmt: skip
         if f.extra:
