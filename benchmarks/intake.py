@@ -591,8 +591,10 @@ LIMITS = (
     "(token lookup, rate-limit counters, the checks, the insert, the audit append, the "
     "commit) take about half of the samples each and share one interpreter lock, so one "
     "worker tops out near one core's worth of Python. A second worker on SQLite waits for "
-    "the database's single write lock and takes CPU from the first; on PostgreSQL every "
-    "batch of every process appends to the one audit chain and queues on its head row. The "
+    "the database's single write lock and takes CPU from the first. On PostgreSQL the intake "
+    "is slower than on SQLite and the profile above is SQLite's: why is not yet measured (every "
+    "batch of every process takes the audit chain's head-row lock; each statement is a round "
+    "trip). The "
     "ceilings are a bare app answering a constant; the intake does a database transaction's "
     "worth of work per request on the same two cores."
 )
