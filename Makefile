@@ -53,7 +53,7 @@ importlint: dev
 SCHEMATHESIS := tests/e2e/test_schemathesis.py
 unit: dev $(BROWSER_DEPS)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --ignore=$(SCHEMATHESIS)
-	PUERTA_SCHEMATHESIS_WHOLE=1 $(BIN)/python -m pytest -q -p no:xdist -rs $(SCHEMATHESIS)
+	PUERTA_SCHEMATHESIS_WHOLE=1 $(BIN)/python -m pytest -q -rs $(SCHEMATHESIS)
 
 test: lint typecheck importlint unit
 
